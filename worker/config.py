@@ -1,0 +1,386 @@
+"""YAML → typed settings. The only module that reads the environment.
+
+Every fault in a config file is reported at once, each with the file, the line, the field path
+(`watchlists[2].notify[0]`), the bad value and what was expected. Secrets are written as
+`${NAME}` and taken from the environment; a missing variable is an error that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from worker.errors import ConfigError, ConfigProblem
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_duration_s(value: object) -> float:
+    """`30s`, `5m`, `1h`, `2d`, `1w` or a bare number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration such as 30s, 5m, 1h or 2d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
+    else:
+        raise ValueError("a duration such as 30s, 5m, 1h or 2d")
+    if seconds <= 0:
+        raise ValueError("a positive duration such as 30s, 5m, 1h or 2d")
+    return seconds
+
+
+DurationS = Annotated[float, BeforeValidator(parse_duration_s)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CompanyConfig(_Strict):
+    """A custom company: its display name and the words that name it."""
+
+    name: str
+    aliases: list[str] = []
+    products: list[str] = []
+    people: list[str] = []
+    case_sensitive_aliases: list[str] = []
+
+
+class RuleConfig(_Strict):
+    """A user's own topic rule: all/any/none term lists and proximity."""
+
+    name: str
+    all: list[str] = []
+    any: list[str] = []
+    none: list[str] = []
+    near: list[str] = []
+    within_words: int = 12
+    weight: int = Field(default=30, ge=-100, le=100)
+
+
+class WatchlistConfig(_Strict):
+    name: str
+    tickers: list[str] = []
+    companies: dict[str, CompanyConfig] = {}
+    min_score: int = Field(default=60, ge=0, le=100)
+    notify: list[str] = []
+    rules: list[RuleConfig] = []
+
+    @model_validator(mode="after")
+    def _has_tickers(self) -> WatchlistConfig:
+        if not self.tickers and not self.companies:
+            raise ValueError("at least one of tickers or companies")
+        return self
+
+
+class FeedConfig(_Strict):
+    name: str
+    url: str
+    every: DurationS = 300.0
+    kind: Literal["auto", "rss", "jsonl"] = "auto"
+    max_age: DurationS | None = None
+    timeout_s: float = Field(default=20.0, gt=0)
+
+
+class _ChannelBase(_Strict):
+    min_interval_s: float = Field(default=0.0, ge=0)
+
+
+class ConsoleChannelConfig(_ChannelBase):
+    type: Literal["console"]
+
+
+class FileChannelConfig(_ChannelBase):
+    type: Literal["file"]
+    path: str
+
+
+class SlackChannelConfig(_ChannelBase):
+    type: Literal["slack"]
+    url: str
+    min_interval_s: float = Field(default=1.0, ge=0)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+
+class WebhookChannelConfig(_ChannelBase):
+    type: Literal["webhook"]
+    url: str
+    secret: str = ""
+    headers: dict[str, str] = {}
+    timeout_s: float = Field(default=15.0, gt=0)
+
+
+class EmailChannelConfig(_ChannelBase):
+    type: Literal["email"]
+    host: str
+    port: int = Field(default=587, gt=0, lt=65536)
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    username: str = ""
+    password: str = ""
+    sender: str = Field(alias="from")
+    to: list[str]
+    ca_file: str = ""
+    timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("to")
+    @classmethod
+    def _has_recipients(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one recipient")
+        return value
+
+
+ChannelConfig = Annotated[
+    ConsoleChannelConfig
+    | FileChannelConfig
+    | SlackChannelConfig
+    | WebhookChannelConfig
+    | EmailChannelConfig,
+    Field(discriminator="type"),
+]
+
+
+class DeliveryConfig(_Strict):
+    """How hard to try: `max_attempts` sends, backing off from `backoff_base_s` to `backoff_max_s`."""
+
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_s: DurationS = 5.0
+    backoff_max_s: DurationS = 3600.0
+    lease_s: DurationS = 120.0
+
+
+class Settings(_Strict):
+    """The whole configuration, built once at start-up and passed down."""
+
+    state: str = "sqlite:///policywatch.db"
+    broker: str = ""
+    watchlists: list[WatchlistConfig]
+    feeds: list[FeedConfig] = []
+    channels: dict[str, ChannelConfig] = {}
+    delivery: DeliveryConfig = DeliveryConfig()
+    max_age: DurationS | None = None
+    workers: int = Field(default=4, ge=1, le=64)
+    user_agent: str = "policywatch/0.1 (+https://github.com/policywatch/policywatch)"
+    source_file: str = ""
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> Settings:
+        _require_unique([w.name for w in self.watchlists], "watchlists", "name")
+        _require_unique([f.name for f in self.feeds], "feeds", "name")
+        for i, watchlist in enumerate(self.watchlists):
+            for j, channel in enumerate(watchlist.notify):
+                if channel not in self.channels:
+                    known = ", ".join(sorted(self.channels)) or "none defined"
+                    raise _FieldFault(
+                        ("watchlists", i, "notify", j), channel, f"a channel name ({known})"
+                    )
+        return self
+
+
+class _FieldFault(ValueError):
+    """A cross-field fault that knows which field it is about."""
+
+    def __init__(self, loc: tuple[str | int, ...], value: object, expected: str) -> None:
+        super().__init__(expected)
+        self.loc = loc
+        self.value = value
+        self.expected = expected
+
+
+def _require_unique(names: list[str], section: str, key: str) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise _FieldFault((section, i, key), name, f"a {key} not used twice in {section}")
+        seen.add(name)
+
+
+@dataclass(frozen=True)
+class _Located:
+    data: Any
+    lines: dict[tuple[str | int, ...], int]
+
+
+def _load_yaml_with_lines(text: str, file: str) -> _Located:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(file, line, "", problem, "valid YAML")]) from exc
+    if node is None:
+        raise ConfigError([ConfigProblem(file, 1, "", "", "a YAML mapping with watchlists")])
+    lines: dict[tuple[str | int, ...], int] = {}
+    _index_lines(node, (), lines)
+    data = yaml.safe_load(text)
+    return _Located(data, lines)
+
+
+def _index_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[Any, int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*path, key)] = key_node.start_mark.line + 1
+            _index_lines(value_node, (*path, key), out)
+            out[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _index_lines(child, (*path, i), out)
+
+
+def _interpolate(
+    data: Any, env: Mapping[str, str], path: tuple[str | int, ...], missing: list[Any]
+) -> Any:
+    if isinstance(data, str):
+
+        def replace(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in env:
+                missing.append((path, name))
+                return ""
+            return env[name]
+
+        return _ENV_REF.sub(replace, data)
+    if isinstance(data, dict):
+        return {k: _interpolate(v, env, (*path, k), missing) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_interpolate(v, env, (*path, i), missing) for i, v in enumerate(data)]
+    return data
+
+
+def format_path(loc: tuple[str | int, ...]) -> str:
+    """('watchlists', 2, 'notify', 0) → 'watchlists[2].notify[0]'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _line_for(lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _value_at(data: Any, loc: tuple[str | int, ...]) -> object:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    # pydantic puts the discriminator tag into the location ("channels.x.slack.url")
+    tags = {"console", "file", "slack", "webhook", "email", "discord", "teams", "apprise"}
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        if i >= 2 and loc[0] == "channels" and i == 2 and part in tags:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _problems_from(
+    exc: ValidationError, located: _Located, file: str
+) -> list[ConfigProblem]:
+    problems = []
+    for err in exc.errors():
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _FieldFault):
+            loc, value, expected = ctx_error.loc, ctx_error.value, ctx_error.expected
+        else:
+            loc = _clean_loc(tuple(err["loc"]))
+            value = err.get("input") if err["type"] != "missing" else "(missing)"
+            expected = _expected_from(err)
+        problems.append(
+            ConfigProblem(file, _line_for(located.lines, loc), format_path(loc), value, expected)
+        )
+    return problems
+
+
+def _expected_from(err: Any) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "this required field"
+    if kind == "extra_forbidden":
+        return "no such field here (check the spelling)"
+    if kind == "union_tag_invalid":
+        tags = err.get("ctx", {}).get("expected_tags", "")
+        return f"a known channel type: {tags}"
+    if kind == "union_tag_not_found":
+        return "a `type:` field naming the channel kind"
+    msg: str = err["msg"]
+    return msg.removeprefix("Value error, ").removeprefix("Input should be ")
+
+
+def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, interpolate and validate a config file.
+
+    Raises ConfigError listing every problem found.
+    """
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(file, None, "", str(exc), "a readable file")]) from exc
+    return parse_settings(text, file, os.environ if env is None else env)
+
+
+def parse_settings(text: str, file: str, env: Mapping[str, str]) -> Settings:
+    """Validate config text; `file` is only used to name the source in errors."""
+    located = _load_yaml_with_lines(text, file)
+    if not isinstance(located.data, dict):
+        raise ConfigError(
+            [ConfigProblem(file, 1, "", located.data, "a YAML mapping with watchlists")]
+        )
+    missing: list[Any] = []
+    data = _interpolate(located.data, env, (), missing)
+    problems = [
+        ConfigProblem(
+            file,
+            _line_for(located.lines, p),
+            format_path(p),
+            _value_at(located.data, p),
+            f"environment variable {name} to be set",
+        )
+        for p, name in missing
+    ]
+    try:
+        settings = Settings.model_validate({**data, "source_file": file})
+    except ValidationError as exc:
+        problems.extend(_problems_from(exc, located, file))
+        raise ConfigError(problems) from exc
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def env_flag(name: str) -> bool:
+    """Read a boolean switch from the environment (used for CI detection in tooling)."""
+    return os.environ.get(name, "").lower() not in ("", "0", "false", "no")

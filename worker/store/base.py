@@ -1,0 +1,140 @@
+"""The Store interface: the one source of truth for feeds, seen items, alerts and deliveries.
+
+Both backends (SQLite, Redis) keep the same semantics:
+- `record_batch` is atomic and idempotent: an alert or delivery whose id already exists is
+  left alone, and only deliveries created by this call are returned (so only one caller
+  enqueues them, however many processed the same item at once).
+- `claim`/`claim_due` move a due PENDING or FAILED delivery, or a SENDING one whose lease ran
+  out, to SENDING with a new lease and one more attempt. A delivery is claimed by one caller.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from worker.models import Alert, Delivery, DeliveryState, FeedState
+
+
+class Store(Protocol):
+    def close(self) -> None: ...
+
+    # feeds
+    def get_feed_state(self, name: str) -> FeedState | None: ...
+    def save_feed_state(self, state: FeedState) -> None: ...
+    def list_feed_states(self) -> list[FeedState]: ...
+
+    # items
+    def unseen(self, item_ids: Sequence[str]) -> list[str]: ...
+    def record_batch(
+        self,
+        feed: str,
+        item_ids: Sequence[str],
+        alerts: Sequence[Alert],
+        deliveries: Sequence[Delivery],
+        now: datetime,
+    ) -> list[Delivery]: ...
+    def count_seen(self) -> int: ...
+    def prune_seen(self, before: datetime) -> int: ...
+
+    # alerts and deliveries
+    def get_alerts(self, alert_ids: Iterable[str]) -> list[Alert]: ...
+    def get_delivery(self, delivery_id: str) -> Delivery | None: ...
+    def claim(self, delivery_id: str, now: datetime, lease_s: float) -> Delivery | None: ...
+    def claim_due(self, now: datetime, lease_s: float, limit: int) -> list[Delivery]: ...
+    def due_ids(self, now: datetime, limit: int) -> list[str]: ...
+    def mark_sent(self, delivery_id: str, now: datetime) -> None: ...
+    def mark_failed(self, delivery_id: str, error: str, next_attempt_at: datetime) -> None: ...
+    def mark_dead(self, delivery_id: str, error: str) -> None: ...
+    def requeue(self, delivery_id: str, now: datetime) -> bool: ...
+    def list_deliveries(
+        self, states: Sequence[DeliveryState] | None = None, limit: int = 100
+    ) -> list[Delivery]: ...
+    def next_due_at(self) -> datetime | None: ...
+
+    # channels
+    def disable_channel(self, name: str, reason: str) -> None: ...
+    def channel_disabled(self, name: str) -> str: ...
+    def enable_channel(self, name: str) -> None: ...
+
+
+def is_claimable(delivery: Delivery, now: datetime) -> bool:
+    """Due PENDING/FAILED, or SENDING whose lease has run out (its worker died)."""
+    if delivery.state in (DeliveryState.PENDING, DeliveryState.FAILED):
+        return delivery.next_attempt_at <= now
+    if delivery.state is DeliveryState.SENDING:
+        return delivery.lease_until is None or delivery.lease_until <= now
+    return False
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _decode_dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def alert_to_json(alert: Alert) -> str:
+    return json.dumps({k: _encode(v) for k, v in asdict(alert).items()}, ensure_ascii=False)
+
+
+def alert_from_json(text: str) -> Alert:
+    raw = json.loads(text)
+    names = {f.name for f in fields(Alert)}
+    raw = {k: v for k, v in raw.items() if k in names}
+    raw["terms"] = tuple(raw.get("terms", ()))
+    raw["published"] = _decode_dt(raw.get("published"))
+    raw["created_at"] = _decode_dt(raw["created_at"])
+    return Alert(**raw)
+
+
+def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
+    return {k: _encode(v) for k, v in asdict(delivery).items()}
+
+
+def delivery_from_dict(raw: dict[str, Any]) -> Delivery:
+    return Delivery(
+        id=raw["id"],
+        channel=raw["channel"],
+        alert_ids=tuple(raw["alert_ids"]),
+        state=DeliveryState(raw["state"]),
+        attempts=int(raw["attempts"]),
+        created_at=_decode_dt(raw["created_at"]) or datetime.now(UTC),
+        next_attempt_at=_decode_dt(raw["next_attempt_at"]) or datetime.now(UTC),
+        lease_until=_decode_dt(raw.get("lease_until")),
+        sent_at=_decode_dt(raw.get("sent_at")),
+        last_error=raw.get("last_error") or "",
+        kind=raw.get("kind") or "instant",
+    )
+
+
+def feed_to_dict(state: FeedState) -> dict[str, Any]:
+    return {k: _encode(v) for k, v in asdict(state).items()}
+
+
+def feed_from_dict(raw: dict[str, Any]) -> FeedState:
+    return FeedState(
+        name=raw["name"],
+        url=raw["url"],
+        etag=raw.get("etag") or "",
+        last_modified=raw.get("last_modified") or "",
+        last_polled_at=_decode_dt(raw.get("last_polled_at")),
+        last_success_at=_decode_dt(raw.get("last_success_at")),
+        last_error=raw.get("last_error") or "",
+        consecutive_failures=int(raw.get("consecutive_failures") or 0),
+        next_poll_at=_decode_dt(raw.get("next_poll_at")),
+        items_seen=int(raw.get("items_seen") or 0),
+        disabled_reason=raw.get("disabled_reason") or "",
+        extra=dict(raw.get("extra") or {}),
+    )

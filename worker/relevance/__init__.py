@@ -1,0 +1,148 @@
+"""Relevance: which items are policy events, and how much each matters to each ticker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from worker.config import WatchlistConfig
+from worker.errors import ConfigError, ConfigProblem
+from worker.models import Item, Match, ScoredItem
+from worker.relevance.directory import Company, resolve_watchlist
+from worker.relevance.lexicon import Lexicon, default_lexicon
+from worker.relevance.matcher import Hit, Matcher, fold, normalise
+from worker.relevance.rules import CompiledRule
+from worker.relevance.scorer import (
+    EVENT_THRESHOLD,
+    MAX_SCAN_CHARS,
+    POLICY_CATEGORIES,
+    EventAssessment,
+    TickerAssessment,
+    assess_event,
+    assess_ticker,
+    sentence_ends,
+)
+
+__all__ = ["Explanation", "Relevance"]
+
+
+@dataclass(frozen=True)
+class _Watchlist:
+    name: str
+    tickers: tuple[str, ...]
+    min_score: int
+    rules: tuple[CompiledRule, ...]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything that went into one item's scores, for `policywatch explain`."""
+
+    item: Item
+    text: str
+    hits: tuple[Hit, ...]
+    event: EventAssessment
+    tickers: tuple[tuple[str, TickerAssessment], ...]
+    rules_fired: tuple[tuple[str, str, int], ...]
+    scored: ScoredItem
+
+
+class Relevance:
+    """Scores items against every watchlist with one scan per item. Build once; thread-safe."""
+
+    def __init__(
+        self,
+        watchlists: Sequence[WatchlistConfig],
+        lexicon: Lexicon | None = None,
+        source_file: str = "",
+    ) -> None:
+        self.lexicon = lexicon or default_lexicon()
+        companies: dict[str, Company] = {}
+        lists = []
+        problems = []
+        for i, wl in enumerate(watchlists):
+            found, unknown = resolve_watchlist(wl.tickers, wl.companies)
+            for ticker in unknown:
+                j = wl.tickers.index(ticker)
+                problems.append(
+                    ConfigProblem(
+                        source_file,
+                        None,
+                        f"watchlists[{i}].tickers[{j}]",
+                        ticker,
+                        "a ticker in the built-in directory, or an entry under `companies:`",
+                    )
+                )
+            companies.update(found)
+            rules = tuple(CompiledRule.from_config(r) for r in wl.rules)
+            lists.append(_Watchlist(wl.name, tuple(found), wl.min_score, rules))
+        if problems:
+            raise ConfigError(problems)
+        self.companies = companies
+        self.watchlists = tuple(lists)
+        self.matcher = Matcher(companies, self.lexicon)
+
+    def score(self, item: Item) -> ScoredItem:
+        return self.explain(item).scored
+
+    def explain(self, item: Item) -> Explanation:
+        title = normalise(item.title.strip())
+        text = (title + "\n\n" + normalise(item.body))[:MAX_SCAN_CHARS]
+        title_len = len(title)
+        hits = self.matcher.scan(text)
+        terms = [h for h in hits if h.kind == "term"]
+        policy = [h for h in terms if h.key in POLICY_CATEGORIES]
+        event = assess_event(terms, title_len, self.lexicon.weights)
+        ends = sentence_ends(text)
+        mentions: dict[str, list[Hit]] = {}
+        for hit in hits:
+            if hit.kind == "company":
+                mentions.setdefault(hit.key, []).append(hit)
+        assessed: dict[str, TickerAssessment] = {}
+        for ticker, found in mentions.items():
+            result = assess_ticker(
+                ticker,
+                found,
+                policy,
+                event,
+                text,
+                ends,
+                title_len,
+                self.companies[ticker].curated,
+            )
+            if result is not None:
+                assessed[ticker] = result
+
+        folded = fold(text)
+        fired: list[tuple[str, str, int]] = []
+        bonus: dict[str, int] = {}
+        for wl in self.watchlists:
+            for rule in wl.rules:
+                if rule.fires(folded):
+                    bonus[wl.name] = bonus.get(wl.name, 0) + rule.weight
+                    fired.append((wl.name, rule.name, rule.weight))
+        # A user's own rule that fires makes the item an event: it is their definition of one.
+        is_event = event.score >= EVENT_THRESHOLD or any(w > 0 for _, _, w in fired)
+        matches: list[Match] = []
+        for wl in self.watchlists:
+            for ticker in wl.tickers:
+                a = assessed.get(ticker)
+                if a is None:
+                    continue
+                score = max(0, min(100, a.score + bonus.get(wl.name, 0)))
+                matches.append(
+                    Match(
+                        item_id=item.id,
+                        ticker=ticker,
+                        watchlist=wl.name,
+                        score=score,
+                        alert=is_event and score >= wl.min_score,
+                        terms=a.terms,
+                        evidence=a.evidence,
+                    )
+                )
+        matches.sort(key=lambda m: (-m.score, m.watchlist, m.ticker))
+        scored = ScoredItem(item, is_event, event.score, tuple(matches))
+        return Explanation(
+            item, text, tuple(hits), event, tuple(assessed.items()), tuple(fired), scored
+        )

@@ -1,0 +1,259 @@
+"""The `policywatch` command: parses arguments, calls the runtime, prints. No logic beyond that."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from worker import __version__
+from worker.config import Settings, load_settings
+from worker.errors import ConfigError, PolicywatchError, SourceError
+from worker.models import DeliveryState, ScoredItem
+from worker.starter import STARTER_CONFIG
+
+log = logging.getLogger("policywatch")
+DEFAULT_CONFIG = "policywatch.yaml"
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _read_items(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    stream: TextIO = sys.stdin if path in ("-", "") else open(path, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        for n, line in enumerate(stream, 1):
+            if line.strip():
+                try:
+                    yield n, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{path}:{n}: not valid JSON: {exc.msg}") from exc
+
+
+def _scored_json(scored: ScoredItem) -> dict[str, Any]:
+    return {
+        "id": scored.item.id,
+        "policy_event": scored.policy_event,
+        "event_score": scored.event_score,
+        "matches": [
+            {
+                "ticker": m.ticker,
+                "watchlist": m.watchlist,
+                "score": m.score,
+                "alert": m.alert,
+                "terms": list(m.terms),
+                "evidence": m.evidence,
+            }
+            for m in scored.matches
+        ],
+    }
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from worker.relevance import Relevance
+    from worker.sources.items import item_from_mapping
+
+    settings = _load(args)
+    relevance = Relevance(settings.watchlists, source_file=settings.source_file)
+    out = sys.stdout
+    for n, raw in _read_items(args.input):
+        try:
+            item = item_from_mapping(raw, source=str(raw.get("source") or ""))
+        except SourceError as exc:
+            raise SourceError(f"{args.input}:{n}: {exc}") from exc
+        out.write(json.dumps(_scored_json(relevance.score(item)), ensure_ascii=False) + "\n")
+    out.flush()
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from worker.reports import render_explanation
+    from worker.relevance import Relevance
+    from worker.sources.items import item_from_mapping
+
+    settings = _load(args)
+    relevance = Relevance(settings.watchlists, source_file=settings.source_file)
+    shown = 0
+    for _, raw in _read_items(args.input):
+        item = item_from_mapping(raw, source=str(raw.get("source") or ""))
+        if args.id and item.id != args.id:
+            continue
+        print(render_explanation(relevance.explain(item)))
+        shown += 1
+    if args.id and not shown:
+        print(f"no item with id {args.id!r} in {args.input}", file=sys.stderr)
+        return EXIT_RUNTIME
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from worker.relevance import Relevance
+
+    settings = _load(args)
+    relevance = Relevance(settings.watchlists, source_file=settings.source_file)
+    tickers = sum(len(w.tickers) for w in relevance.watchlists)
+    print(
+        f"ok: {args.config}: {len(settings.watchlists)} watchlists ({tickers} tickers), "
+        f"{len(settings.feeds)} feeds, {len(settings.channels)} channels, state {settings.state}"
+    )
+    for wl in settings.watchlists:
+        print(f"  watchlist {wl.name}: min_score {wl.min_score}, notify {', '.join(wl.notify) or '-'}")
+    for feed in settings.feeds:
+        print(f"  feed {feed.name}: every {feed.every:g}s")
+    for name, channel in settings.channels.items():
+        print(f"  channel {name}: {channel.type}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        print(f"{path} exists; use --force to overwrite", file=sys.stderr)
+        return EXIT_RUNTIME
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    print(f"wrote {path}; edit it, then run: policywatch check-config --config {path}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from worker.runtime.embedded import build_runtime
+
+    settings = _load(args)
+    runtime = build_runtime(settings)
+    try:
+        if args.once:
+            report = runtime.run_once()
+            from worker.reports import render_cycle_report
+
+            print(render_cycle_report(report, runtime.pipeline.store))
+            return 0
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %d: finishing what is in hand, then stopping", signum)
+            stop.set()
+            runtime.wake()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        runtime.run_forever(stop)
+        return 0
+    finally:
+        runtime.close()
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from worker.runtime.embedded import open_settings_store
+
+    settings = _load(args)
+    store = open_settings_store(settings)
+    try:
+        if args.action == "retry":
+            from worker.pipeline import utc_now
+
+            if args.all_dead:
+                ids = [d.id for d in store.list_deliveries([DeliveryState.DEAD], limit=100_000)]
+            elif args.id:
+                ids = [args.id]
+            else:
+                print("deliveries retry: give a delivery ID or --all-dead", file=sys.stderr)
+                return EXIT_CONFIG
+            requeued = [i for i in ids if store.requeue(i, utc_now())]
+            print(f"requeued {len(requeued)} deliveries; `policywatch run` sends them")
+            return 0 if requeued or not args.id else EXIT_RUNTIME
+        states = [DeliveryState(s) for s in args.state] if args.state else [
+            DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.FAILED, DeliveryState.DEAD
+        ]
+        rows = store.list_deliveries(states, limit=args.limit)
+        for d in rows:
+            due = d.next_attempt_at.isoformat(timespec="seconds")
+            print(f"{d.id}  {d.channel:<16} {d.state.value:<8} attempts={d.attempts} due={due}  {d.last_error}")
+        if not rows:
+            print("no deliveries in states: " + ", ".join(s.value for s in states))
+        return 0
+    finally:
+        store.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="policywatch",
+        description="Watch the news for export-control events and alert the desks that care.",
+    )
+    parser.add_argument("--version", action="version", version=f"policywatch {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="YAML config file")
+        return p
+
+    p = with_config(sub.add_parser("score", help="score JSON Lines items; print one JSON line each"))
+    p.add_argument("input", nargs="?", default="-", help="JSON Lines file, or - for stdin")
+    p.set_defaults(func=cmd_score)
+
+    p = with_config(sub.add_parser("explain", help="show how items' scores were built"))
+    p.add_argument("input", nargs="?", default="-", help="JSON Lines file, or - for stdin")
+    p.add_argument("--id", help="only the item with this id")
+    p.set_defaults(func=cmd_explain)
+
+    p = with_config(sub.add_parser("check-config", help="validate a config file"))
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("init", help="write a commented starter config")
+    p.add_argument("path", nargs="?", default=DEFAULT_CONFIG)
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_init)
+
+    p = with_config(sub.add_parser("run", help="poll, score, alert and deliver"))
+    p.add_argument("--once", action="store_true", help="one full cycle, then exit")
+    p.set_defaults(func=cmd_run)
+
+    p = with_config(sub.add_parser("deliveries", help="list or retry deliveries"))
+    p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    p.add_argument("id", nargs="?", help="delivery id (for retry)")
+    p.add_argument("--all-dead", action="store_true", help="retry every dead delivery")
+    p.add_argument("--state", action="append", choices=[s.value for s in DeliveryState])
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=cmd_deliveries)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    try:
+        result: int = args.func(args)
+        return result
+    except ConfigError as exc:
+        print(f"config error ({len(exc.problems)} problems):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PolicywatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except BrokenPipeError:
+        return 0
+

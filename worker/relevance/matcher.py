@@ -1,0 +1,183 @@
+"""One-pass multi-pattern matching (Aho-Corasick) of company names and policy terms.
+
+All patterns of all watchlists go into one automaton, so a text is scanned once whatever the
+number of tickers. Latin patterns must sit on word boundaries; a trailing `*` in a pattern
+lets any word ending follow. CJK patterns match anywhere. Case-sensitive names are checked
+against the original text after the case-folded scan.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import ahocorasick
+
+from worker.relevance.directory import Company
+from worker.relevance.lexicon import Lexicon
+
+# Kinds of company evidence, strongest first.
+NAME, PRODUCT, PERSON, SYMBOL, WEAK = "name", "product", "person", "symbol", "weak"
+
+_CASHTAG = re.compile(r"\$([A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?)\b")
+_LISTING = re.compile(
+    r"\((?:NASDAQ|Nasdaq|NYSE|Nyse|NYSE American|TSE|HKEX|KRX|KOSPI|TWSE|Euronext|AMS|XETRA)"
+    r"\s*:\s*([A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?)\)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One pattern found in the text at [start, end). `key` is a ticker or a term category."""
+
+    kind: str  # "company" or "term"
+    key: str
+    label: str
+    start: int
+    end: int
+    strength: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    kind: str
+    key: str
+    label: str
+    strength: str
+    exact: str  # non-empty: the text must match this exactly (case-sensitive)
+    prefix: bool  # a trailing * : no right word boundary needed
+
+
+def _is_cjk(ch: str) -> bool:
+    return ord(ch) >= 0x2E80 and not ch.isascii() and unicodedata.category(ch).startswith("L")
+
+
+def _is_word_char(ch: str) -> bool:
+    # Han, kana and hangul are letters to isalnum(), but no word boundary separates them from
+    # Latin names ("英伟达H20芯片"), so they do not count as word characters here.
+    return (ch.isalnum() or ch == "_") and not _is_cjk(ch)
+
+
+def fold(text: str) -> str:
+    """NFKC, then lower case, keeping every character at its index (needed for positions)."""
+    text = unicodedata.normalize("NFKC", text)
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def normalise(text: str) -> str:
+    """The text that positions refer to: NFKC-normalised (so full-width letters match)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+class Matcher:
+    """Finds company mentions and lexicon terms in one pass; build once, scan many texts."""
+
+    def __init__(self, companies: Mapping[str, Company], lexicon: Lexicon) -> None:
+        self._symbols: dict[str, str] = {}
+        self._automaton = ahocorasick.Automaton()
+        patterns: dict[str, list[_Pattern]] = {}
+        for ticker, company in companies.items():
+            self._symbols[ticker] = ticker
+            self._symbols.setdefault(company.symbol, ticker)
+            for other in company.other_tickers:
+                self._symbols.setdefault(other, ticker)
+            for names, strength, exact in (
+                (company.names, NAME, False),
+                (company.exact_names, NAME, True),
+                (company.products, PRODUCT, True),
+                (company.people, PERSON, False),
+                (company.weak_names, WEAK, True),
+            ):
+                for name in names:
+                    self._add(patterns, "company", ticker, name, strength, exact)
+        for category, terms in lexicon.terms.items():
+            for term in terms:
+                self._add(patterns, "term", category, term, "", False)
+        for key, values in patterns.items():
+            self._automaton.add_word(key, tuple(values))
+        if patterns:
+            self._automaton.make_automaton()
+        self._empty = not patterns
+
+    @staticmethod
+    def _add(
+        patterns: dict[str, list[_Pattern]],
+        kind: str,
+        key: str,
+        text: str,
+        strength: str,
+        exact: bool,
+    ) -> None:
+        prefix = text.endswith("*")
+        text = normalise(text.rstrip("*").strip())
+        if not text:
+            return
+        # Products like "H20" are written in capitals; also accept them in any case only
+        # when they contain a digit (model numbers are not everyday words).
+        if strength == PRODUCT and any(c.isdigit() for c in text):
+            exact = False
+        entry = _Pattern(kind, key, text, strength, text if exact else "", prefix)
+        bucket = patterns.setdefault(fold(text), [])
+        if entry not in bucket:
+            bucket.append(entry)
+
+    def scan(self, text: str) -> list[Hit]:
+        """Every hit in `text` (already normalised with `normalise`), in order of position."""
+        hits: list[Hit] = []
+        if not self._empty:
+            folded = fold(text)
+            size = len(text)
+            for end_index, entries in self._automaton.iter(folded):
+                end = end_index + 1
+                for p in entries:
+                    start = end - len(p.label)
+                    if not _boundary_ok(text, start, end, size, p.prefix, p.label):
+                        continue
+                    if p.exact and text[start:end] != p.exact:
+                        continue
+                    stop = _word_end(text, end, size) if p.prefix else end
+                    hits.append(Hit(p.kind, p.key, text[start:stop], start, stop, p.strength))
+        hits.extend(self._symbol_hits(text))
+        hits.sort(key=lambda h: (h.start, -h.end))
+        return _drop_nested_terms(hits)
+
+    def _symbol_hits(self, text: str) -> Iterable[Hit]:
+        for regex in (_CASHTAG, _LISTING):
+            for m in regex.finditer(text):
+                ticker = self._symbols.get(m.group(1))
+                if ticker:
+                    yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+
+
+def _boundary_ok(text: str, start: int, end: int, size: int, prefix: bool, label: str) -> bool:
+    if _is_cjk(label[0]) or _is_cjk(label[-1]):
+        return True
+    if start > 0 and _is_word_char(text[start - 1]) and _is_word_char(label[0]):
+        return False
+    if prefix:
+        return True
+    return not (end < size and _is_word_char(text[end]) and _is_word_char(label[-1]))
+
+
+def _word_end(text: str, end: int, size: int) -> int:
+    while end < size and (text[end].isalpha() or text[end] == "-"):
+        end += 1
+    return end
+
+
+def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
+    """A term inside a longer term of the same text ("export" in "export controls") is dropped."""
+    kept: list[Hit] = []
+    cover_end = -1
+    for hit in hits:
+        if hit.kind == "term" and hit.end <= cover_end:
+            continue
+        kept.append(hit)
+        if hit.kind == "term":
+            cover_end = max(cover_end, hit.end)
+    return kept

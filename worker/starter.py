@@ -1,0 +1,50 @@
+"""The commented starter config that `policywatch init` writes."""
+
+STARTER_CONFIG = """\
+# policywatch configuration. Check it with: policywatch check-config --config policywatch.yaml
+# Secrets are never written here: write ${NAME} and set NAME in the environment.
+
+# Where state lives: a SQLite file (relative to the working folder) or redis://host:6379/0.
+state: sqlite:///policywatch.db
+
+# Optional: skip items older than this on every feed (30m, 12h, 7d). Off by default, so the
+# first poll of a new feed alerts on everything it finds that matters.
+# max_age: 3d
+
+watchlists:
+  - name: semis
+    # Symbols from the built-in directory (any US ticker works; curated companies score best).
+    tickers: [NVDA, AMD, TSM, ASML, AMAT, LRCX, KLAC, MU, 005930.KS, 000660.KS, 8035.T]
+    # Your own companies: symbol -> names and aliases.
+    # companies:
+    #   XYZ: {name: "Xyz Corp", aliases: ["XyzChip", "Xyz Inc"]}
+    min_score: 60          # 0-100; an alert fires at this score or above
+    notify: [console]      # channel names from `channels:` below
+
+feeds:
+  - name: bis-press
+    url: https://www.bis.gov/rss.xml
+    every: 15m             # 30s, 5m, 1h ...
+  # - name: local-archive
+  #   url: ./news/archive.jsonl   # a path or file:// URL: RSS, Atom or JSON Lines
+
+channels:
+  console:
+    type: console
+  # desk-slack:
+  #   type: slack
+  #   url: ${SLACK_WEBHOOK_URL}
+  # desk-webhook:
+  #   type: webhook
+  #   url: ${DESK_WEBHOOK_URL}
+  #   secret: ${DESK_WEBHOOK_SECRET}   # whsec_...: Standard Webhooks signature
+  # morning-mail:
+  #   type: email
+  #   host: smtp.example.com
+  #   port: 587
+  #   tls: starttls        # starttls, implicit (port 465) or none
+  #   username: ${SMTP_USER}
+  #   password: ${SMTP_PASSWORD}
+  #   from: policywatch@example.com
+  #   to: [desk@example.com]
+"""

@@ -1,0 +1,135 @@
+"""What every Store backend must do, tested through the public interface only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from worker.models import Alert, Delivery, DeliveryState, FeedState
+from worker.store import Store
+
+T0 = datetime(2025, 4, 16, 12, 0, tzinfo=UTC)
+
+
+def make_alert(ticker: str = "NVDA", channel: str = "desk") -> Alert:
+    return Alert(
+        id=Alert.make_id("semis", ticker, "item-1", channel),
+        watchlist="semis",
+        ticker=ticker,
+        channel=channel,
+        event_key="item-1",
+        item_id="item-1",
+        score=88,
+        title="US requires licences for Nvidia H20 exports",
+        link="https://example.com/h20",
+        source="wire",
+        published=T0,
+        evidence="The US told Nvidia the H20 needs a licence.",
+        terms=("Nvidia", "licence"),
+        created_at=T0,
+        company="NVIDIA",
+    )
+
+
+def pending(alert: Alert) -> Delivery:
+    return Delivery(
+        id=Delivery.make_id(alert.channel, (alert.id,)),
+        channel=alert.channel,
+        alert_ids=(alert.id,),
+        state=DeliveryState.PENDING,
+        attempts=0,
+        created_at=T0,
+        next_attempt_at=T0,
+    )
+
+
+def test_a_recorded_batch_marks_items_seen_and_keeps_alerts(store: Store) -> None:
+    alert = make_alert()
+    created = store.record_batch("wire", ["item-1", "item-2"], [alert], [pending(alert)], T0)
+    assert [d.id for d in created] == [pending(alert).id]
+    assert store.unseen(["item-1", "item-2", "item-3"]) == ["item-3"]
+    assert store.get_alerts([alert.id]) == [alert]
+    assert store.count_seen() == 2
+
+
+def test_recording_the_same_batch_twice_creates_nothing_the_second_time(store: Store) -> None:
+    alert = make_alert()
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    again = store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    assert again == []
+    assert len(store.list_deliveries()) == 1
+
+
+def test_a_delivery_is_claimed_by_one_caller_only(store: Store) -> None:
+    alert = make_alert()
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    first = store.claim(pending(alert).id, T0, lease_s=60)
+    second = store.claim(pending(alert).id, T0, lease_s=60)
+    assert first is not None and first.state is DeliveryState.SENDING and first.attempts == 1
+    assert second is None
+
+
+def test_an_expired_lease_lets_another_worker_take_the_delivery(store: Store) -> None:
+    alert = make_alert()
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    assert store.claim(pending(alert).id, T0, lease_s=60) is not None
+    assert store.claim_due(T0 + timedelta(seconds=30), 60, 10) == []
+    taken = store.claim_due(T0 + timedelta(seconds=61), 60, 10)
+    assert [d.attempts for d in taken] == [2]
+
+
+def test_a_failed_delivery_waits_for_its_next_attempt_time(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+    store.mark_failed(did, "HTTP 500", T0 + timedelta(seconds=30))
+    assert store.due_ids(T0 + timedelta(seconds=29), 10) == []
+    assert store.next_due_at() == T0 + timedelta(seconds=30)
+    assert store.due_ids(T0 + timedelta(seconds=30), 10) == [did]
+    failed = store.get_delivery(did)
+    assert failed is not None and failed.last_error == "HTTP 500"
+
+
+def test_sent_and_dead_deliveries_are_never_claimed_again(store: Store) -> None:
+    a1, a2 = make_alert("NVDA"), make_alert("AMD")
+    store.record_batch("wire", ["item-1"], [a1, a2], [pending(a1), pending(a2)], T0)
+    store.claim(pending(a1).id, T0, 60)
+    store.mark_sent(pending(a1).id, T0)
+    store.claim(pending(a2).id, T0, 60)
+    store.mark_dead(pending(a2).id, "HTTP 400")
+    assert store.claim_due(T0 + timedelta(days=1), 60, 10) == []
+    dead = store.list_deliveries([DeliveryState.DEAD])
+    assert [d.last_error for d in dead] == ["HTTP 400"]
+
+
+def test_a_dead_delivery_can_be_requeued(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+    store.mark_dead(did, "gone")
+    assert store.requeue(did, T0)
+    requeued = store.get_delivery(did)
+    assert requeued is not None and requeued.state is DeliveryState.PENDING
+    assert requeued.attempts == 0
+
+
+def test_feed_state_round_trips(store: Store) -> None:
+    state = FeedState(name="wire", url="https://x/feed", etag='"abc"', last_modified="Wed", items_seen=3)
+    store.save_feed_state(state)
+    assert store.get_feed_state("wire") == state
+    assert store.list_feed_states() == [state]
+
+
+def test_old_seen_items_are_pruned(store: Store) -> None:
+    store.record_batch("wire", ["old"], [], [], T0)
+    store.record_batch("wire", ["new"], [], [], T0 + timedelta(days=40))
+    assert store.prune_seen(T0 + timedelta(days=30)) == 1
+    assert store.unseen(["old", "new"]) == ["old"]
+
+
+def test_a_disabled_channel_remembers_why(store: Store) -> None:
+    store.disable_channel("desk", "HTTP 410 from Slack: channel_is_archived")
+    assert "410" in store.channel_disabled("desk")
+    store.enable_channel("desk")
+    assert store.channel_disabled("desk") == ""

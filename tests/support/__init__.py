@@ -1,0 +1,1 @@
+"""Helpers for tests: real local receivers (HTTP, SMTP) running in threads."""

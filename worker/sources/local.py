@@ -72,7 +72,7 @@ def fetch_file(
         body=body,
         etag=etag,
         last_modified=formatdate(info.st_mtime, usegmt=True),
-        final_url=path.as_uri(),
+        final_url=path.resolve().as_uri(),
         content_type=content_type,
         headers={},  # no HTTP here: the parser goes by the document's own declaration
     )

@@ -42,10 +42,28 @@ SEED = 8
 SIZES = (20, 200, 2000)
 LIST_SIZE = 200
 
-DEMO_TICKERS = (
-    "NVDA AMD INTC TSM ASML AMAT LRCX KLAC MU QCOM AVGO ARM SMCI TXN ON TER "
-    "005930.KS 000660.KS 8035.T 0981.HK"
-).split()
+DEMO_TICKERS = [
+    "NVDA",
+    "AMD",
+    "INTC",
+    "TSM",
+    "ASML",
+    "AMAT",
+    "LRCX",
+    "KLAC",
+    "MU",
+    "QCOM",
+    "AVGO",
+    "ARM",
+    "SMCI",
+    "TXN",
+    "ON",
+    "TER",
+    "005930.KS",
+    "000660.KS",
+    "8035.T",
+    "0981.HK",
+]
 
 _SKIP_NAMES = re.compile(
     r"\b(ETF|FUND|TRUST|ACQUISITION|PORTFOLIO|INDEX|NOTES?|SHARES|WARRANTS?|UNITS?|"
@@ -53,17 +71,78 @@ _SKIP_NAMES = re.compile(
     r"CAPITAL CORP|BDC|INCOME|MUNICIPAL|TREASURY|DIVIDEND)\b",
     re.IGNORECASE,
 )
-_FIRST = (
-    "Maria James Wei Anna David Yuki Carlos Priya Thomas Sofia Daniel Mei Robert Laura "
-    "Hiroshi Elena Michael Sara Jun Olivia Peter Nadia Kevin Ingrid Rahul Claire Martin Lena"
-).split()
-_LAST = (
-    "Chen Miller Tanaka Rossi Kim Novak Schmidt Patel Garcia Larsen Dubois Okafor Nakamura "
-    "Weber Silva Fischer Lindqvist Moreau Kowalski Yamamoto Brennan Haddad Ivanova Sato"
-).split()
-_PRODUCT_WORDS = (
-    "Vector Nova Atlas Orion Helix Apex Quanta Terra Pulse Vertex Zenith Echo Titan Aria"
-).split()
+_FIRST = [
+    "Maria",
+    "James",
+    "Wei",
+    "Anna",
+    "David",
+    "Yuki",
+    "Carlos",
+    "Priya",
+    "Thomas",
+    "Sofia",
+    "Daniel",
+    "Mei",
+    "Robert",
+    "Laura",
+    "Hiroshi",
+    "Elena",
+    "Michael",
+    "Sara",
+    "Jun",
+    "Olivia",
+    "Peter",
+    "Nadia",
+    "Kevin",
+    "Ingrid",
+    "Rahul",
+    "Claire",
+    "Martin",
+    "Lena",
+]
+_LAST = [
+    "Chen",
+    "Miller",
+    "Tanaka",
+    "Rossi",
+    "Kim",
+    "Novak",
+    "Schmidt",
+    "Patel",
+    "Garcia",
+    "Larsen",
+    "Dubois",
+    "Okafor",
+    "Nakamura",
+    "Weber",
+    "Silva",
+    "Fischer",
+    "Lindqvist",
+    "Moreau",
+    "Kowalski",
+    "Yamamoto",
+    "Brennan",
+    "Haddad",
+    "Ivanova",
+    "Sato",
+]
+_PRODUCT_WORDS = [
+    "Vector",
+    "Nova",
+    "Atlas",
+    "Orion",
+    "Helix",
+    "Apex",
+    "Quanta",
+    "Terra",
+    "Pulse",
+    "Vertex",
+    "Zenith",
+    "Echo",
+    "Titan",
+    "Aria",
+]
 
 
 @dataclass(frozen=True)
@@ -199,8 +278,7 @@ _TEMPLATES = (
     "The company's chief financial officer, {person}, told analysts on a conference call that "
     "capital spending would stay near ${num} million.",
     "Trading volume was about {pct} times the 30-day average.",
-    "{co} has been expanding its research centre in {city} and hired {num} engineers last "
-    "year.",
+    "{co} has been expanding its research centre in {city} and hired {num} engineers last year.",
     "Lawmakers in Washington have pressed the Commerce Department to tighten export controls "
     "on chipmaking equipment sold to China.",
     "The Bureau of Industry and Security added {num} entities to the Entity List, requiring a "
@@ -218,10 +296,28 @@ _TEMPLATES = (
     "{co} said it expects to record a charge of about ${num} million related to inventory and "
     "purchase obligations.",
 )
-_CITIES = (
-    "Austin Phoenix Hsinchu Dresden Eindhoven Yokohama Suwon Boise Penang Singapore "
-    "Chandler Osaka Kumamoto Grenoble Bangalore Shenzhen Wuxi Portland Albany Leuven"
-).split()
+_CITIES = [
+    "Austin",
+    "Phoenix",
+    "Hsinchu",
+    "Dresden",
+    "Eindhoven",
+    "Yokohama",
+    "Suwon",
+    "Boise",
+    "Penang",
+    "Singapore",
+    "Chandler",
+    "Osaka",
+    "Kumamoto",
+    "Grenoble",
+    "Bangalore",
+    "Shenzhen",
+    "Wuxi",
+    "Portland",
+    "Albany",
+    "Leuven",
+]
 _FIRMS = (
     "Bernstein",
     "Morgan Stanley",
@@ -236,8 +332,20 @@ _FIRMS = (
     "TrendForce",
     "Counterpoint Research",
 )
-_MONTHS = "January February March April May June July August September October November".split()
-_DAYS = "Monday Tuesday Wednesday Thursday Friday".split()
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+]
+_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 
 
 def _base_stories() -> list[Item]:

@@ -168,6 +168,14 @@ class DeliveryConfig(_Strict):
     lease_s: DurationS = 120.0
 
 
+class RetentionConfig(_Strict):
+    """How long state is kept. `seen`: an item id is forgotten once no poll of its feed has
+    carried it for this long (items a feed still carries are never forgotten); null keeps
+    every id forever."""
+
+    seen: DurationS | None = 30 * 86400.0
+
+
 class Settings(_Strict):
     """The whole configuration, built once at start-up and passed down."""
 
@@ -181,6 +189,7 @@ class Settings(_Strict):
     workers: int = Field(default=4, ge=1, le=64)
     user_agent: str = "policywatch/0.1 (+https://github.com/policywatch/policywatch)"
     source_file: str = ""
+    retention: RetentionConfig = RetentionConfig()
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Settings:

@@ -138,9 +138,11 @@ class Pipeline:
         new items and the deliveries this call created (to be dispatched)."""
         by_id = {i.id: i for i in items}
         new_ids = self.store.unseen(list(by_id))
+        now = self.clock()
+        fresh = set(new_ids)
+        self._touch_seen(feed, [i for i in by_id if i not in fresh], now)
         if not new_ids:
             return [], []
-        now = self.clock()
         scored = [self.relevance.score(by_id[i]) for i in new_ids]
         alerts = [
             a for s in scored for a in alerts_for(s, self._watchlists, self._company_names, now)
@@ -166,6 +168,23 @@ class Pipeline:
             len(created),
         )
         return scored, created
+
+    # retention
+    def _touch_seen(self, feed: str, still_carried: Sequence[str], now: datetime) -> None:
+        # Retention counts from the last poll that carried an item, so an item a feed keeps
+        # for longer than the retention is never forgotten (and never alerted twice).
+        if still_carried and self.settings.retention.seen is not None:
+            self.store.touch_seen(feed, still_carried, now)
+
+    def prune_seen(self) -> int:
+        """Forget item ids that no poll has carried for `retention.seen`; returns how many."""
+        keep_s = self.settings.retention.seen
+        if keep_s is None:
+            return 0
+        pruned = self.store.prune_seen(self.clock() - timedelta(seconds=keep_s))
+        if pruned:
+            log.info("forgot %d seen items no feed has carried for %gs", pruned, keep_s)
+        return pruned
 
     # delivery
     def deliver(self, delivery_id: str) -> DeliveryOutcome:

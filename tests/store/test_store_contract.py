@@ -130,6 +130,36 @@ def test_old_seen_items_are_pruned(store: Store) -> None:
     assert store.unseen(["old", "new"]) == ["old"]
 
 
+def test_an_item_its_feed_still_carries_is_not_pruned(store: Store) -> None:
+    store.record_batch("wire", ["kept", "dropped"], [], [], T0)
+    later = T0 + timedelta(days=40)
+    assert store.touch_seen("wire", ["kept"], later) == 1
+    store.record_batch("wire", ["newer"], [], [], later)
+    assert store.prune_seen(T0 + timedelta(days=30)) == 1
+    assert store.unseen(["kept", "dropped", "newer"]) == ["dropped"]
+
+
+def test_a_feed_that_stopped_changing_keeps_what_it_last_carried(store: Store) -> None:
+    store.record_batch("quiet", ["q1", "q2"], [], [], T0)
+    store.record_batch("busy", ["b1"], [], [], T0 + timedelta(days=40))
+    assert store.prune_seen(T0 + timedelta(days=30)) == 0
+    assert store.count_seen() == 3
+
+
+def test_touching_ignores_items_never_seen(store: Store) -> None:
+    assert store.touch_seen("wire", ["never"], T0) == 0
+    assert store.unseen(["never"]) == ["never"]
+    assert store.count_seen() == 0
+
+
+def test_an_item_carried_by_another_feed_lives_on_through_it(store: Store) -> None:
+    store.record_batch("wire", ["shared", "w1"], [], [], T0)
+    store.touch_seen("desk", ["shared"], T0 + timedelta(days=40))
+    store.record_batch("wire", ["w2"], [], [], T0 + timedelta(days=40))
+    assert store.prune_seen(T0 + timedelta(days=30)) == 1
+    assert store.unseen(["shared", "w1", "w2"]) == ["w1"]
+
+
 def test_a_disabled_channel_remembers_why(store: Store) -> None:
     store.disable_channel("desk", "HTTP 410 from Slack: channel_is_archived")
     assert "410" in store.channel_disabled("desk")

@@ -20,6 +20,7 @@ from worker.store import Store, open_store
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
+PRUNE_EVERY_S = 3600.0  # how often `retention.seen` is enforced while running
 
 
 @dataclass
@@ -83,6 +84,7 @@ class EmbeddedRuntime:
             report.new_items += new
             report.alerts += alerts
         report.deliveries.extend(self.deliver_due_now())
+        self.pipeline.prune_seen()
         return report
 
     def deliver_due_now(self) -> list[DeliveryOutcome]:
@@ -112,6 +114,15 @@ class EmbeddedRuntime:
                 max_instances=1,
                 misfire_grace_time=max(1, int(feed.every // 2)),
             )
+        scheduler.add_job(
+            self._prune_job,
+            IntervalTrigger(seconds=PRUNE_EVERY_S),
+            id="prune-seen",
+            name="forget old seen items",
+            next_run_time=now,
+            coalesce=True,
+            max_instances=1,
+        )
         scheduler.start()
         log.info(
             "running: %d feeds, %d watchlists",
@@ -132,6 +143,12 @@ class EmbeddedRuntime:
             self.poll_and_process(feed)
         except Exception:  # a task boundary: one feed's bug must not stop the scheduler
             log.exception("polling %s failed unexpectedly", feed.name)
+
+    def _prune_job(self) -> None:
+        try:
+            self.pipeline.prune_seen()
+        except Exception:  # a task boundary: a busy or broken store must not stop the scheduler
+            log.exception("forgetting old seen items failed")
 
     def _seconds_to_next_due(self) -> float:
         due = self.pipeline.store.next_due_at()

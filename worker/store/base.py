@@ -4,6 +4,10 @@ Both backends (SQLite, Redis) keep the same semantics:
 - `record_batch` is atomic and idempotent: an alert or delivery whose id already exists is
   left alone, and only deliveries created by this call are returned (so only one caller
   enqueues them, however many processed the same item at once).
+- `touch_seen` marks already-seen items as carried by `feed` at `now` (ids never seen are
+  ignored). `prune_seen(before)` forgets items last carried before `before`, except those
+  their feed carried at its latest poll with items: a feed that stopped changing (or could not
+  be fetched) for longer than the retention must not repeat its items when it changes again.
 - `claim`/`claim_due` move a due PENDING or FAILED delivery, or a SENDING one whose lease ran
   out, to SENDING with a new lease and one more attempt. A delivery is claimed by one caller.
 """
@@ -39,6 +43,7 @@ class Store(Protocol):
     ) -> list[Delivery]: ...
     def count_seen(self) -> int: ...
     def prune_seen(self, before: datetime) -> int: ...
+    def touch_seen(self, feed: str, item_ids: Sequence[str], now: datetime) -> int: ...
 
     # alerts and deliveries
     def get_alerts(self, alert_ids: Iterable[str]) -> list[Alert]: ...

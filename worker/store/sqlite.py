@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (
     item_id TEXT PRIMARY KEY, feed TEXT NOT NULL, seen_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_at);
+CREATE INDEX IF NOT EXISTS seen_by_feed ON seen (feed, seen_at);
 CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY, created_at REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -184,8 +185,27 @@ class SqliteStore:
         return int(self._query("SELECT COUNT(*) AS n FROM seen")[0]["n"])
 
     def prune_seen(self, before: datetime) -> int:
+        # A feed's latest poll with items touched every id it carried, so those rows hold the
+        # feed's newest seen_at; they are kept however old that is.
         with self._tx() as db:
-            return db.execute("DELETE FROM seen WHERE seen_at < ?", (before.timestamp(),)).rowcount
+            return db.execute(
+                "DELETE FROM seen WHERE seen_at < :before AND seen_at <"
+                " (SELECT MAX(s.seen_at) FROM seen AS s WHERE s.feed = seen.feed)",
+                {"before": before.timestamp()},
+            ).rowcount
+
+    def touch_seen(self, feed: str, item_ids: Sequence[str], now: datetime) -> int:
+        touched = 0
+        with self._tx() as db:
+            for start in range(0, len(item_ids), 500):
+                chunk = list(item_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                touched += db.execute(
+                    f"UPDATE seen SET seen_at = ?, feed = ? WHERE item_id IN ({marks})"
+                    " AND seen_at < ?",
+                    [now.timestamp(), feed, *chunk, now.timestamp()],
+                ).rowcount
+        return touched
 
     # alerts and deliveries
     def get_alerts(self, alert_ids: Iterable[str]) -> list[Alert]:

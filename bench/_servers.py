@@ -131,6 +131,8 @@ class FeedFarm(_Threaded):
         self.count = count
         self.lock = threading.Lock()
         self.status_counts: dict[int, int] = {}
+        self.first_at = 0.0
+        self.last_200_at = 0.0
         filler = ("Chipmakers reported steady orders and said supply had normalised. " * 20)[
             :body_chars
         ]
@@ -147,8 +149,12 @@ class FeedFarm(_Threaded):
         super().__init__(self._handler())
 
     def _count(self, status: int) -> None:
+        now = time.perf_counter()
         with self.lock:
             self.status_counts[status] = self.status_counts.get(status, 0) + 1
+            self.first_at = self.first_at or now
+            if status == 200:
+                self.last_200_at = now
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         farm = self

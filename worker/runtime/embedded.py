@@ -122,6 +122,7 @@ class EmbeddedRuntime:
             next_run_time=now,
             coalesce=True,
             max_instances=1,
+            misfire_grace_time=None,  # behind a burst of polls it is late, never skipped
         )
         scheduler.start()
         log.info(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -124,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--every", default="1s", help="the feed's poll interval")
     parser.add_argument("--gap", type=float, default=0.25, help="mean seconds between stories")
     parser.add_argument("--settle", type=float, default=20.0, help="seconds to wait at the end")
+    parser.add_argument(
+        "--py-spy", default="", metavar="FILE", help="profile the runtime (FILE.svg, or .txt raw)"
+    )
     args = parser.parse_args(argv)
 
     rng = random.Random(_data.SEED)
@@ -158,8 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = write_config(folder, feed.url("/feed.rss"), hook.url("/hook"), args.every)
         check_stories_alert(config, stories)
         log = (folder / "run.log").open("w")
+        command = [sys.executable, "-m", "worker", "run", "--config", str(config)]
+        if args.py_spy:
+            fmt = "raw" if args.py_spy.endswith(".txt") else "flamegraph"
+            out = str(Path(args.py_spy).resolve())
+            command = ["py-spy", "record", "-o", out, "-f", fmt, "--", *command]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "worker", "run", "--config", str(config)],
+            command,
             cwd=folder,
             env={**os.environ, "PYTHONPATH": str(_data.REPO)},
             stdout=log,
@@ -178,8 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             while len(hook.received) < len(stories) and time.monotonic() < deadline:
                 time.sleep(0.1)
         finally:
-            proc.terminate()
-            proc.wait(30)
+            proc.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            proc.wait(60)
             log.close()
             tail = (folder / "run.log").read_text("utf-8").splitlines()[-5:]
     feed.stop()

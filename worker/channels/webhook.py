@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
+import functools
 import hashlib
 import hmac
 import json
 import math
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -63,6 +65,13 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, seconds)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Building a context loads the CA bundle: about 60 ms of CPU, which a client made per send
+    # would pay on every alert. One context, made once, is shared (SSLContext is thread-safe).
+    return httpx.create_ssl_context()
+
+
 def post(
     label: str, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float
 ) -> HttpAnswer:
@@ -73,7 +82,9 @@ def post(
     """
     try:
         with (
-            httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False) as client,
+            httpx.Client(
+                timeout=httpx.Timeout(timeout_s), follow_redirects=False, verify=_tls_context()
+            ) as client,
             client.stream("POST", url, content=body, headers=headers) as response,
         ):
             preview = b""

@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/e2e_latency.py [--items 200] [--every 1s] [--gap 0.25]
 
-Starts `policywatch run` (the embedded runtime) as a user would, in a subprocess, with one
+Starts `policywatch run` (the embedded runtime) as a user would, in a subprocess, and, when
+this tree has the distributed runtime, `policywatch scheduler` and `policywatch worker` on a
+fresh redis-server (AOF, appendfsync always, as docker-compose.yml runs it). Each gets one
 RSS feed served from a thread in this process (polled every `--every`, ETag/304 when
 unchanged) and a webhook channel pointing at a receiver thread here. It then publishes
 `--items` policy stories, one every `--gap` seconds (± 50%, so they land at every phase of
@@ -21,9 +23,12 @@ arrives is a loss, and is reported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
+import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -90,9 +95,33 @@ def summarise(label: str, values: Sequence[float]) -> str:
     return f"{label}: " + "  ".join(parts)
 
 
-def write_config(folder: Path, feed_url: str, hook_url: str, every: str) -> Path:
-    config = {
-        "state": "sqlite:///state.db",
+NAMES = [
+    "Nvidia",
+    "AMD",
+    "Intel",
+    "TSMC",
+    "ASML",
+    "Applied Materials",
+    "Lam Research",
+    "KLA",
+    "Micron",
+    "Qualcomm",
+    "Broadcom",
+    "Arm",
+    "Super Micro",
+    "Texas Instruments",
+    "Samsung Electronics",
+    "SK Hynix",
+    "Tokyo Electron",
+    "SMIC",
+    "Teradyne",
+    "onsemi",
+]
+
+
+def write_config(folder: Path, feed_url: str, hook_url: str, every: str, state: str) -> Path:
+    config: dict[str, object] = {
+        "state": state,
         "watchlists": [
             {
                 "name": "semis",
@@ -104,6 +133,8 @@ def write_config(folder: Path, feed_url: str, hook_url: str, every: str) -> Path
         "feeds": [{"name": "wire", "url": feed_url, "every": every}],
         "channels": {"hook": {"type": "webhook", "url": hook_url}},
     }
+    if state.startswith("redis"):
+        config["distributed"] = {"sweep_every": "2s", "leader_ttl_s": "10s"}
     path = folder / "policywatch.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
     return path
@@ -119,67 +150,101 @@ def check_stories_alert(config: Path, stories: Sequence[Story]) -> None:
             raise SystemExit(f"story {s.number} would not alert: {s.title!r}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--items", type=int, default=200)
-    parser.add_argument("--every", default="1s", help="the feed's poll interval")
-    parser.add_argument("--gap", type=float, default=0.25, help="mean seconds between stories")
-    parser.add_argument("--settle", type=float, default=20.0, help="seconds to wait at the end")
-    parser.add_argument(
-        "--py-spy", default="", metavar="FILE", help="profile the runtime (FILE.svg, or .txt raw)"
-    )
-    args = parser.parse_args(argv)
+def celery_available() -> bool:
+    return (_data.REPO / "worker/runtime/celery_app.py").exists()
 
-    rng = random.Random(_data.SEED)
-    names = [
-        "Nvidia",
-        "AMD",
-        "Intel",
-        "TSMC",
-        "ASML",
-        "Applied Materials",
-        "Lam Research",
-        "KLA",
-        "Micron",
-        "Qualcomm",
-        "Broadcom",
-        "Arm",
-        "Super Micro",
-        "Texas Instruments",
-        "Samsung Electronics",
-        "SK Hynix",
-        "Tokyo Electron",
-        "SMIC",
-        "Teradyne",
-        "onsemi",
-    ]
-    stories = policy_stories(args.items, names, rng)
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--maxmemory-policy",
+            "noeviction",
+            "--save",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("redis-server did not start")
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
+    """Stop a process this script started in its own session, and whatever it started."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # leftovers of its session (py-spy's child, etc.)
+
+
+def measure(runtime: str, stories: Sequence[Story], args: argparse.Namespace) -> None:
+    rng = random.Random(_data.SEED + 2)
     feed, hook = NewsFeed(window=30), Hook()
     feed.start()
     hook.start()
+    env = {**os.environ, "PYTHONPATH": str(_data.REPO)}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        config = write_config(folder, feed.url("/feed.rss"), hook.url("/hook"), args.every)
+        procs: list[subprocess.Popen[bytes]] = []
+        redis = None
+        if runtime == "celery":
+            redis, state = start_redis(folder)
+            commands = [["scheduler"], ["worker"]]
+        else:
+            state = "sqlite:///state.db"
+            commands = [["run"]]
+        config = write_config(folder, feed.url("/feed.rss"), hook.url("/hook"), args.every, state)
         check_stories_alert(config, stories)
         log = (folder / "run.log").open("w")
-        command = [sys.executable, "-m", "worker", "run", "--config", str(config)]
-        if args.py_spy:
-            fmt = "raw" if args.py_spy.endswith(".txt") else "flamegraph"
-            out = str(Path(args.py_spy).resolve())
-            command = ["py-spy", "record", "-o", out, "-f", fmt, "--", *command]
-        proc = subprocess.Popen(
-            command,
-            cwd=folder,
-            env={**os.environ, "PYTHONPATH": str(_data.REPO)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        for sub in commands:
+            command = [sys.executable, "-m", "worker", *sub, "--config", str(config)]
+            if args.py_spy and runtime == "embedded":
+                fmt = "raw" if args.py_spy.endswith(".txt") else "flamegraph"
+                out = str(Path(args.py_spy).resolve())
+                command = ["py-spy", "record", "-o", out, "-f", fmt, "--", *command]
+            procs.append(
+                subprocess.Popen(
+                    command, cwd=folder, env=env, stdout=log, stderr=log, start_new_session=True
+                )
+            )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while not feed.polls and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(parse_duration_s(args.every) * 1.5)
-            print(f"runtime up; publishing {len(stories)} stories, one every ~{args.gap}s")
+            time.sleep(parse_duration_s(args.every) * 3)
             for story in stories:
                 feed.publish(story)
                 time.sleep(rng.uniform(0.5, 1.5) * args.gap)
@@ -187,8 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             while len(hook.received) < len(stories) and time.monotonic() < deadline:
                 time.sleep(0.1)
         finally:
-            proc.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
-            proc.wait(60)
+            for proc in reversed(procs):
+                stop(proc)  # SIGINT: py-spy writes its profile then
+            if redis is not None:
+                stop(redis, signal.SIGTERM)
             log.close()
             tail = (folder / "run.log").read_text("utf-8").splitlines()[-5:]
     feed.stop()
@@ -197,11 +264,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     after_poll = [hook.received[n] - feed.first_served[n] for n in hook.received]
     after_pub = [hook.received[n] - feed.published_at[n] for n in hook.received]
     missing = sorted(set(range(len(stories))) - set(hook.received))
-    polls = len(feed.polls)
-    print(f"embedded runtime (`policywatch run`), feed polled every {args.every}: {polls} polls,")
+    what = {"embedded": "`policywatch run`", "celery": "`policywatch scheduler` + `worker`"}
+    print(f"{runtime} runtime ({what[runtime]}), feed polled every {args.every}:")
     print(
-        f"  {len(stories)} stories published, {len(hook.received)} alerted, "
-        f"{len(missing)} missing, {hook.requests} webhook requests"
+        f"  {len(feed.polls)} polls, {len(stories)} stories published, {len(hook.received)}"
+        f" alerted, {len(missing)} missing, {hook.requests} webhook requests"
     )
     print("  " + summarise("after the poll  ", after_poll))
     print("  " + summarise("after publishing", after_pub))
@@ -209,6 +276,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  missing stories: {missing[:20]}; last log lines:")
         for line in tail:
             print("    " + line)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--every", default="1s", help="the feed's poll interval")
+    parser.add_argument("--gap", type=float, default=0.25, help="mean seconds between stories")
+    parser.add_argument("--settle", type=float, default=20.0, help="seconds to wait at the end")
+    parser.add_argument(
+        "--runtime",
+        choices=["embedded", "celery", "all"],
+        default="all",
+        help="all: embedded, and Celery when this tree has it",
+    )
+    parser.add_argument(
+        "--py-spy", default="", metavar="FILE", help="profile the embedded runtime (.svg/.txt)"
+    )
+    args = parser.parse_args(argv)
+
+    stories = policy_stories(args.items, NAMES, random.Random(_data.SEED))
+    runtimes = ["embedded", "celery"] if args.runtime == "all" else [args.runtime]
+    for runtime in runtimes:
+        if runtime == "celery" and not celery_available():
+            print("celery runtime: not in this tree (worker/runtime/celery_app.py); skipped")
+            continue
+        if runtime == "celery" and not shutil.which("redis-server"):
+            print("celery runtime: redis-server is not installed; skipped")
+            continue
+        measure(runtime, stories, args)
     return 0
 
 

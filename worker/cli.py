@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from worker import __version__
 from worker.config import Settings, load_settings
 from worker.errors import ConfigError, PolicywatchError, SourceError
+from worker.logs import LOG_FORMATS, LogFormat, protect, secrets_of, setup_logging
 from worker.models import DeliveryState, ScoredItem
 from worker.starter import STARTER_CONFIG
 
@@ -25,19 +26,14 @@ EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _setup_logging(level: str, fmt: LogFormat = "human") -> None:
+    setup_logging(level, fmt)
 
 
 def _load(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    settings = load_settings(args.config)
+    protect(secrets_of(settings))
+    return settings
 
 
 def _read_items(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -215,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"policywatch {__version__}")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="human",
+        help="human-readable lines (default) or one JSON object per line; both on stderr",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -256,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log_level)
+    _setup_logging(args.log_level, args.log_format)
     try:
         result: int = args.func(args)
         return result

@@ -18,6 +18,7 @@ from worker.config import Settings, load_settings
 from worker.errors import ConfigError, PolicywatchError, SourceError
 from worker.logs import LOG_FORMATS, LogFormat, protect, secrets_of, setup_logging
 from worker.models import DeliveryState, ScoredItem
+from worker.recorder import NULL_RECORDER
 from worker.starter import STARTER_CONFIG
 
 log = logging.getLogger("policywatch")
@@ -136,9 +137,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from worker.runtime.embedded import build_runtime
+    from worker.runtime.operations import operations, recorder_for
 
     settings = _load(args)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, NULL_RECORDER if args.once else recorder_for(settings))
     try:
         if args.once:
             report = runtime.run_once()
@@ -155,7 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        runtime.run_forever(stop)
+        with operations(runtime, args.config):
+            runtime.run_forever(stop)
         return 0
     finally:
         runtime.close()

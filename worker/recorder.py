@@ -22,9 +22,7 @@ class Recorder(Protocol):
     def alerted(self, watchlist: str, ticker: str) -> None:
         """A match of `ticker` on `watchlist` passed its threshold."""
 
-    def delivered(
-        self, channel: str, outcome: str, send_s: float, latency_s: float | None
-    ) -> None:
+    def delivered(self, channel: str, outcome: str, send_s: float, latency_s: float | None) -> None:
         """One attempt to `channel` ended with `outcome` (sent, failed, dead, ...) after
         `send_s` seconds; `latency_s` is from the delivery's creation to now, when sent."""
 
@@ -47,9 +45,7 @@ class NullRecorder:
     def alerted(self, watchlist: str, ticker: str) -> None:
         pass
 
-    def delivered(
-        self, channel: str, outcome: str, send_s: float, latency_s: float | None
-    ) -> None:
+    def delivered(self, channel: str, outcome: str, send_s: float, latency_s: float | None) -> None:
         pass
 
     def ticked(self, component: str) -> None:

@@ -61,7 +61,7 @@ class PrometheusRecorder:
         reg = CollectorRegistry() if registry is None else registry
         self.registry = reg
         # `_created` series double the output and no dashboard here reads them
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self._fetches = Counter(
             "policywatch_fetches", "Feed polls by outcome", ["feed", "outcome"], registry=reg
         )

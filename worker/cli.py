@@ -207,6 +207,27 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from worker.pipeline import utc_now
+    from worker.runtime.embedded import open_settings_store
+    from worker.status import collect_status, render_status, status_json
+
+    settings = _load(args)
+    store = open_settings_store(settings)
+    try:
+        report = collect_status(settings, store, utc_now())
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(status_json(report), indent=2, ensure_ascii=False))
+    else:
+        console = Console()
+        render_status(report, console if console.is_terminal else Console(width=120))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policywatch",
@@ -256,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", action="append", choices=[s.value for s in DeliveryState])
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_deliveries)
+
+    p = with_config(sub.add_parser("status", help="feeds, channels, deliveries, scheduler"))
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(func=cmd_status)
     return parser
 
 

@@ -228,6 +228,54 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from worker import progress
+    from worker.backfill import (
+        feed_named,
+        items_from_archive,
+        items_from_feed,
+        parse_when,
+        replay,
+        report_json_lines,
+        report_lines,
+    )
+    from worker.runtime.embedded import make_http_client
+
+    settings = _load(args)
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until) if args.until else None
+    except ValueError as exc:
+        print(f"backfill: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not args.feed and not args.jsonl:
+        print("backfill: give a FEED name, or --jsonl ARCHIVE", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.jsonl:
+        source = args.feed or Path(args.jsonl).name
+        items = items_from_archive(args.jsonl, source)
+    else:
+        feed = feed_named(settings, args.feed)
+        source = f"feed {feed.name}"
+        with make_http_client(settings.user_agent) as client:
+            items = items_from_feed(settings, feed, client)
+    with progress.progress(f"scoring {source}", len(items), enabled=progress.wanted()) as advance:
+        report = replay(
+            settings,
+            items,
+            source,
+            since=since,
+            until=until,
+            min_score=args.min_score,
+            near=args.near,
+            advance=advance,
+        )
+    lines = report_json_lines(report) if args.json else report_lines(report)
+    for line in lines:
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policywatch",
@@ -281,6 +329,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("status", help="feeds, channels, deliveries, scheduler"))
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(func=cmd_status)
+
+    p = with_config(
+        sub.add_parser(
+            "backfill", help="replay a feed's items or an archive through scoring; send nothing"
+        )
+    )
+    p.add_argument("feed", nargs="?", help="a configured feed's name")
+    p.add_argument("--jsonl", metavar="ARCHIVE", help="read items from a JSON Lines archive")
+    p.add_argument("--since", metavar="DATE", help="only items published on or after DATE")
+    p.add_argument("--until", metavar="DATE", help="only items published before DATE")
+    p.add_argument(
+        "--min-score", type=int, metavar="N", help="try this threshold on every watchlist"
+    )
+    p.add_argument(
+        "--near", type=int, default=0, metavar="N", help="also show matches N points short"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON line per would-be alert")
+    p.set_defaults(func=cmd_backfill)
     return parser
 
 

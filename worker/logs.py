@@ -270,8 +270,11 @@ def setup_logging(level: str = "INFO", fmt: LogFormat = "human", stream: Any = N
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    # Libraries speak only of trouble, unless asked for everything: at DEBUG, httpx logs each
+    # request line, URL included, which is why every record is redacted.
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
     for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger(noisy).setLevel(quiet)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread

@@ -75,6 +75,6 @@ def test_no_configured_secret_appears_in_the_logs_of_a_full_run(tmp_path: Path) 
     assert "HTTP 500" in logs, "the failure itself is logged"
     assert "network error" in logs, "so is the unreachable Slack target"
     assert logs.count("is dead") >= 16, "hook and slack deliveries die after one attempt"
-    assert f"/hooks/{REDACTED}" in logs, "httpx logged the request line, redacted"
+    assert f"HTTP Request: POST {REDACTED}" in logs, "httpx logged the request, redacted"
     leaked = [secret for secret in SECRETS if secret in logs]
     assert leaked == []

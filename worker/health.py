@@ -91,7 +91,7 @@ def broker_check(url: str, timeout_s: float = 2.0) -> Check:
 
         with Connection(url, connect_timeout=timeout_s) as connection:  # type: ignore[no-untyped-call]
             try:
-                connection.ensure_connection(max_retries=1, timeout=timeout_s)
+                connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout_s)
             except Exception as exc:  # kombu raises its transport's errors
                 # the message may hold the URL; name only the kind of failure
                 raise NotReady(f"broker unreachable ({type(exc).__name__})") from None

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, RedisServer, free_port
 from tests.ops.conftest import ALERTING_MATCHES, get, wait_for, write_config
 from tests.support.receivers import HttpReceiver, Reply
 from worker.config import load_settings
@@ -139,9 +139,8 @@ def test_a_scheduler_that_stops_ticking_is_not_ready() -> None:
         check()
 
 
-def test_the_broker_check_sees_a_live_broker_and_a_dead_one(redis_server: object) -> None:
-    url = getattr(redis_server, "url")
-    assert broker_check(url)() == "reachable"
+def test_the_broker_check_sees_a_live_broker_and_a_dead_one(redis_server: RedisServer) -> None:
+    assert broker_check(redis_server.url)() == "reachable"
     with pytest.raises(NotReady, match="broker unreachable"):
         broker_check(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5)()
 

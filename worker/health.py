@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from apscheduler.schedulers.base import BaseScheduler
+
+from worker.models import Heartbeat
 from worker.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,15 @@ class Ticker:
     def age_s(self) -> float | None:
         """Seconds since the last tick; None before the first."""
         return None if self._last is None else self._clock() - self._last
+
+
+def scheduler_heartbeat(
+    scheduler: BaseScheduler, component: str, holder: str, now: datetime
+) -> Heartbeat:
+    """The heartbeat a running APScheduler writes to the store: every job's next run, except
+    the heartbeat job's own (id `heartbeat`). Used by both runtimes' schedulers."""
+    jobs = {job.id: job.next_run_time for job in scheduler.get_jobs() if job.id != "heartbeat"}
+    return Heartbeat(component, holder, now, jobs)
 
 
 def store_check(store: Store) -> Check:

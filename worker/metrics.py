@@ -378,8 +378,8 @@ class CeleryMetrics:
             self.server.close()
             self.server = None
 
-    def connect(self) -> None:
-        """Wire the `on_*` methods to Celery's worker signals."""
+    def connect(self) -> Callable[[], None]:
+        """Wire the `on_*` methods to Celery's worker signals; returns what unwires them."""
         from celery import signals
 
         def worker_init(**_: Any) -> None:
@@ -391,6 +391,16 @@ class CeleryMetrics:
         def worker_shutdown(**_: Any) -> None:
             self.on_worker_shutdown()
 
-        signals.worker_init.connect(worker_init, weak=False)
-        signals.worker_process_shutdown.connect(process_shutdown, weak=False)
-        signals.worker_shutdown.connect(worker_shutdown, weak=False)
+        wired = [
+            (signals.worker_init, worker_init),
+            (signals.worker_process_shutdown, process_shutdown),
+            (signals.worker_shutdown, worker_shutdown),
+        ]
+        for signal, receiver in wired:
+            signal.connect(receiver, weak=False)
+
+        def disconnect() -> None:
+            for signal, receiver in wired:
+                signal.disconnect(receiver)
+
+        return disconnect

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -232,8 +233,68 @@ def test_policywatch_run_serves_metrics_health_and_readiness(tmp_path: Path) -> 
         wait_for(lambda: get(url + "/readyz").status_code == 200, what="readiness")
         beats = scrape(url)
         assert any(name == "policywatch_heartbeat_age_seconds" for name, _ in beats)
+        status = subprocess.run(
+            [sys.executable, "-m", "worker", "status", "--json", "--config", str(config)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        [scheduler] = json.loads(status.stdout)["schedulers"]
+        assert scheduler["alive"] and scheduler["holder"].endswith(f":{proc.pid}")
+        assert set(scheduler["jobs"]) == {"poll:extra"}, "every job but the heartbeat itself"
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 0, stderr
     assert f"metrics on http://127.0.0.1:{port}/metrics" in stderr
+
+
+def test_celery_worker_signals_start_and_stop_the_endpoint(tmp_path: Path) -> None:
+    from celery import signals
+
+    from worker.config import parse_settings
+    from worker.health import Readiness, store_check
+    from worker.metrics import CeleryMetrics
+    from worker.store.sqlite import SqliteStore
+
+    port = free_port()
+    settings = parse_settings(
+        f"watchlists: [{{name: w, tickers: [NVDA]}}]\nmetrics: {{port: {port}}}\n", "c.yaml", {}
+    )
+    store = SqliteStore(tmp_path / "s.db")
+    metrics = CeleryMetrics(settings, store, Readiness({"store": store_check(store)}))
+    disconnect = metrics.connect()
+    try:
+        signals.worker_init.send(sender=None)
+        metrics.recorder.delivered("desk", "sent", 0.1, 1.0)
+        url = f"http://127.0.0.1:{port}"
+        assert get(url + "/readyz").json() == {"ready": True, "checks": {"store": "ok: reachable"}}
+        sent = (("channel", "desk"), ("outcome", "sent"))
+        assert scrape(url)[("policywatch_deliveries_total", sent)] == 1
+        signals.worker_shutdown.send(sender=None)
+        assert metrics.server is None
+    finally:
+        disconnect()
+        store.close()
+
+
+def test_a_worker_is_ready_only_while_some_scheduler_beats(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from worker.health import heartbeat_check
+    from worker.models import Heartbeat
+    from worker.store.sqlite import SqliteStore
+
+    now = datetime(2025, 4, 16, 12, tzinfo=UTC)
+    store = SqliteStore(tmp_path / "s.db")
+    check = heartbeat_check(store, "scheduler", 60, lambda: now)
+    with pytest.raises(NotReady, match="no scheduler heartbeat"):
+        check()
+    store.record_heartbeat(Heartbeat("scheduler", "leader:1", now - timedelta(seconds=10)))
+    assert check() == "leader:1 beat 10.0s ago"
+    store.record_heartbeat(Heartbeat("scheduler", "leader:1", now - timedelta(seconds=90)))
+    with pytest.raises(NotReady, match="last beat 90s ago"):
+        check()
+    store.close()

@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from worker.channels import build_channel
 from worker.config import FeedConfig, Settings
 from worker.errors import ConfigError, ConfigProblem
-from worker.health import Ticker
+from worker.health import Ticker, scheduler_heartbeat
 from worker.models import Heartbeat
 from worker.pipeline import DeliveryOutcome, Pipeline, PollOutcome
 from worker.recorder import NULL_RECORDER, Recorder
@@ -157,13 +157,12 @@ class EmbeddedRuntime:
         """Tick, and write a heartbeat with every job's next run to the store."""
         self.ticker.tick()
         self.pipeline.recorder.ticked("scheduler")
-        scheduler = self._scheduler
-        jobs = {}
-        if scheduler is not None:
-            jobs = {
-                job.id: job.next_run_time for job in scheduler.get_jobs() if job.id != "heartbeat"
-            }
-        beat = Heartbeat("scheduler", self.holder, self.pipeline.clock(), jobs)
+        scheduler, now = self._scheduler, self.pipeline.clock()
+        beat = (
+            scheduler_heartbeat(scheduler, "scheduler", self.holder, now)
+            if scheduler is not None
+            else Heartbeat("scheduler", self.holder, now)
+        )
         try:
             self.pipeline.store.record_heartbeat(beat)
         except Exception as exc:  # a job boundary: /readyz reports the store itself

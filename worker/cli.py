@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from worker import __version__
 from worker.config import Settings, load_settings
 from worker.errors import ConfigError, PolicywatchError, SourceError
-from worker.logs import LOG_FORMATS, LogFormat, protect, secrets_of, setup_logging
+from worker.logs import LOG_FORMATS, LogFormat, protect, redact, secrets_of, setup_logging
 from worker.models import DeliveryState, ScoredItem
 from worker.recorder import NULL_RECORDER
 from worker.starter import STARTER_CONFIG
@@ -362,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_CONFIG
     except PolicywatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_RUNTIME
     except BrokenPipeError:
         return 0

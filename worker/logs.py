@@ -290,6 +290,15 @@ def protect(secrets: Iterable[str]) -> None:
                 f.redactor.add(values)
 
 
+def redact(text: str) -> str:
+    """`text` as the installed handlers would write it: for what the CLI prints itself."""
+    for handler in logging.getLogger().handlers:
+        for f in handler.filters:
+            if isinstance(f, RedactingFilter):
+                text = f.redactor.redact(text)
+    return text
+
+
 def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     if issubclass(kind, KeyboardInterrupt):
         sys.__excepthook__(kind, exc, tb)

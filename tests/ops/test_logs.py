@@ -153,3 +153,15 @@ def test_secrets_of_a_config_cover_env_values_urls_passwords_and_headers() -> No
     assert "https://hooks.example/in/tok-111-222" in secrets
     assert "/in/tok-111-222" in secrets, "the path alone is as secret as the URL"
     assert "secrets" not in settings.model_dump(), "the collected secrets are never dumped"
+
+
+def test_an_error_the_cli_prints_is_redacted_too(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "state: 'bogus://desk:${STATE_PASSWORD}@127.0.0.1/0'\n"
+        "watchlists: [{name: w, tickers: [NVDA]}]\n"
+    )
+    done = run_cli("status", "--config", str(config), env={"STATE_PASSWORD": "st4te-pw-xyz"})
+    assert done.returncode == 1
+    assert "unknown state URL" in done.stderr
+    assert "st4te-pw-xyz" not in done.stderr + done.stdout

@@ -27,7 +27,8 @@ SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
 def served_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """Every series name a `policywatch run` endpoint serves after one cycle."""
     folder = tmp_path_factory.mktemp("served")
-    config = write_config(folder, extra="metrics: {port: 0}\n")
+    channels = f"outbox: {{type: file, path: '{folder}/outbox.jsonl'}}"
+    config = write_config(folder, channels=channels, extra="metrics: {port: 0}\n")
     settings = load_settings(config).model_copy(update={"state": f"sqlite:///{folder}/s.db"})
     runtime = build_runtime(settings, PrometheusRecorder())
     runtime.run_once()

@@ -298,3 +298,23 @@ def test_a_worker_is_ready_only_while_some_scheduler_beats(tmp_path: Path) -> No
     with pytest.raises(NotReady, match="last beat 90s ago"):
         check()
     store.close()
+
+
+def test_a_metrics_port_in_use_stops_run_with_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, extra=f"metrics: {{port: {port}}}\n")
+        done = subprocess.run(
+            [sys.executable, "-m", "worker", "run", "--config", str(config)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert f"metrics: got '127.0.0.1:{port}'; expected an address this process can" in done.stderr

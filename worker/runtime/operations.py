@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from worker.config import Settings
+from worker.errors import ConfigError, ConfigProblem
 from worker.health import Readiness, store_check, ticking_check
 from worker.logs import Redactor, secrets_of
 from worker.metrics import MetricsServer, PrometheusRecorder, StoreCollector, serve_metrics
@@ -40,12 +41,23 @@ def readiness_for(runtime: EmbeddedRuntime) -> Readiness:
 
 def start_metrics(runtime: EmbeddedRuntime) -> MetricsServer | None:
     """Serve /metrics, /healthz, /readyz when `metrics:` is configured and the runtime's
-    recorder is a Prometheus one. Raises OSError when the port is taken."""
+    recorder is a Prometheus one. Raises ConfigError when the address cannot be used."""
     config, recorder = runtime.settings.metrics, runtime.pipeline.recorder
     if config is None or not isinstance(recorder, PrometheusRecorder):
         return None
     collector = StoreCollector(runtime.pipeline.store, lambda: runtime.settings)
-    return serve_metrics(config, recorder, collector, readiness_for(runtime))
+    try:
+        return serve_metrics(config, recorder, collector, readiness_for(runtime))
+    except OSError as exc:
+        where = f"{config.bind}:{config.port}"
+        problem = ConfigProblem(
+            runtime.settings.source_file,
+            None,
+            "metrics",
+            where,
+            f"an address this process can listen on ({exc.strerror or exc})",
+        )
+        raise ConfigError([problem]) from None
 
 
 @contextmanager

@@ -148,3 +148,15 @@ class FeedState:
     items_seen: int = 0
     disabled_reason: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DisabledChannel:
+    """A channel switched off because its target is gone (404/410), with why and since when.
+
+    Deliveries to it go DEAD until it is enabled again. `since` is UTC (None if unknown).
+    """
+
+    name: str
+    reason: str
+    since: datetime | None = None

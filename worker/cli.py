@@ -32,7 +32,8 @@ def _setup_logging(level: str) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    # HTTP clients log request URLs, which are secrets for webhooks.
+    for noisy in ("httpx", "httpcore", "apscheduler", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -88,8 +89,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from worker.reports import render_explanation
     from worker.relevance import Relevance
+    from worker.reports import render_explanation
     from worker.sources.items import item_from_mapping
 
     settings = _load(args)

@@ -89,8 +89,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from worker.relevance import Relevance
     from worker.reports import render_explanation
+    from worker.relevance import Relevance
     from worker.sources.items import item_from_mapping
 
     settings = _load(args)

@@ -115,7 +115,9 @@ def test_a_dead_delivery_can_be_requeued(store: Store) -> None:
 
 
 def test_feed_state_round_trips(store: Store) -> None:
-    state = FeedState(name="wire", url="https://x/feed", etag='"abc"', last_modified="Wed", items_seen=3)
+    state = FeedState(
+        name="wire", url="https://x/feed", etag='"abc"', last_modified="Wed", items_seen=3
+    )
     store.save_feed_state(state)
     assert store.get_feed_state("wire") == state
     assert store.list_feed_states() == [state]

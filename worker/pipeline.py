@@ -19,6 +19,7 @@ from worker.channels import Channel
 from worker.config import FeedConfig, Settings
 from worker.errors import DeliveryError, SourceError, TargetGoneError
 from worker.models import Delivery, FeedState, Item, Notification, ScoredItem
+from worker.pacing import Pacer, build_pacer, pace_key
 from worker.relevance import Relevance
 from worker.routing import alerts_for, deliveries_for
 from worker.sources import poll_source
@@ -26,6 +27,9 @@ from worker.store import Store
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+# A paced delivery comes back this much after its slot opens, so that the pacer's clock and
+# the store's clock, read a moment apart, agree that the slot is open.
+PACE_MARGIN_S = 0.01
 
 
 def utc_now() -> datetime:
@@ -44,7 +48,7 @@ class PollOutcome:
 class DeliveryOutcome:
     delivery_id: str
     channel: str
-    state: str  # "sent", "failed", "dead", "skipped"
+    state: str  # "sent", "failed", "dead", "skipped", "paced" (put back until its slot)
     detail: str = ""
 
 
@@ -65,6 +69,7 @@ class Pipeline:
         relevance: Relevance | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -74,6 +79,7 @@ class Pipeline:
         )
         self.clock = clock
         self.rng = rng or random.Random()
+        self.pacer = pacer or build_pacer(settings.state)
         self.base_dir = (
             Path(settings.source_file).resolve().parent if settings.source_file else Path.cwd()
         )
@@ -188,15 +194,29 @@ class Pipeline:
         disabled = self.store.channel_disabled(delivery.channel)
         if disabled:
             return self._dead(delivery, f"channel disabled: {disabled}")
+        key, interval_s = self._pacing(delivery.channel)
+        wait_s = self.pacer.acquire(key, interval_s)
+        if wait_s > 0:
+            return self._paced(delivery, wait_s)
         alerts = tuple(self.store.get_alerts(delivery.alert_ids))
         note = Notification(delivery.id, delivery.channel, alerts, delivery.kind, delivery.attempts)
         try:
             answer = channel.send(note)
         except TargetGoneError as exc:
             self.store.disable_channel(delivery.channel, str(exc))
-            log.error("channel %s disabled: %s (delivery %s)", delivery.channel, exc, delivery.id)
+            log.error(
+                "channel %s disabled: %s (delivery %s); once the target is fixed: "
+                "policywatch channels enable %s",
+                delivery.channel,
+                exc,
+                delivery.id,
+                delivery.channel,
+            )
             return self._dead(delivery, str(exc))
         except DeliveryError as exc:
+            if exc.retry_after_s:
+                # The target asked for quiet: every delivery to it waits, not only this one.
+                self.pacer.hold(key, exc.retry_after_s)
             return self._failed(delivery, exc)
         self.store.mark_sent(delivery.id, self.clock())
         log.info(
@@ -218,7 +238,14 @@ class Pipeline:
         )
         if exc.retry_after_s is not None:
             delay = max(delay, exc.retry_after_s)
-        due = self.clock() + timedelta(seconds=delay)
+        now = self.clock()
+        due = now + timedelta(seconds=delay)
+        deadline = delivery.created_at + timedelta(seconds=policy.max_age)
+        if due > deadline:
+            if now >= deadline or (exc.retry_after_s or 0) > (deadline - now).total_seconds():
+                age = _duration(policy.max_age)
+                return self._dead(delivery, f"{exc} (gave up: older than delivery.max_age {age})")
+            due, delay = deadline, (deadline - now).total_seconds()  # one last try at the limit
         self.store.mark_failed(delivery.id, str(exc), due)
         log.warning(
             "delivery %s to %s failed (attempt %d), retry in %.0fs: %s",
@@ -230,7 +257,33 @@ class Pipeline:
         )
         return DeliveryOutcome(delivery.id, delivery.channel, "failed", str(exc))
 
+    def _pacing(self, channel: str) -> tuple[str, float]:
+        """The pacing key and least interval between sends of a channel's target."""
+        config = self.settings.channels.get(channel)
+        url = getattr(config, "url", "")
+        interval_s = getattr(config, "min_interval_s", 0.0)
+        return pace_key(channel, url if isinstance(url, str) else ""), float(interval_s)
+
+    def _paced(self, delivery: Delivery, wait_s: float) -> DeliveryOutcome:
+        """Put a claimed delivery back until its target's next slot; the attempt is not counted
+        and no thread waits for it."""
+        self.store.defer(delivery.id, self.clock() + timedelta(seconds=wait_s + PACE_MARGIN_S))
+        log.debug(
+            "delivery %s to %s paced: next slot in %.2fs", delivery.id, delivery.channel, wait_s
+        )
+        return DeliveryOutcome(
+            delivery.id, delivery.channel, "paced", f"next slot in {wait_s:.2f}s"
+        )
+
     def _dead(self, delivery: Delivery, why: str) -> DeliveryOutcome:
         self.store.mark_dead(delivery.id, why)
         log.error("delivery %s to %s is dead: %s", delivery.id, delivery.channel, why)
         return DeliveryOutcome(delivery.id, delivery.channel, "dead", why)
+
+
+def _duration(seconds: float) -> str:
+    """86400 → "1d", 5400 → "1.5h", 90 → "90s": the largest unit that reads well."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"

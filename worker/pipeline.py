@@ -53,9 +53,11 @@ class DeliveryOutcome:
 
 
 def retry_delay_s(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: base × 2^(attempts-1), capped, then ×0.75–1.25."""
+    """Exponential backoff with jitter: base × 2^(attempts-1), capped at `max_s`, then drawn
+    from ×0.75–1.25 of that, never above `max_s` (the draw stays spread out at the cap, so
+    deliveries failing together do not all come back at the same second)."""
     raw = min(max_s, base_s * 2.0 ** max(0, attempts - 1))
-    return min(max_s, raw * rng.uniform(0.75, 1.25))
+    return rng.uniform(0.75 * raw, min(max_s, 1.25 * raw))
 
 
 class Pipeline:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from tests.channels.factories import closed_port
 from tests.delivery.harness import Harness, build_harness, settings_for
@@ -252,3 +255,24 @@ def test_an_smtp_550_is_dead_at_once(tmp_path: Path, smtp: SmtpReceiver) -> None
     assert h.deliver(did).state == "dead"
     assert "SMTP 550" in h.get(did).last_error
     assert smtp.messages == []
+
+
+def test_a_signed_webhook_keeps_its_id_across_retries_and_every_attempt_verifies(
+    tmp_path: Path, hook: HttpReceiver
+) -> None:
+    secret = "whsec_" + base64.b64encode(b"policywatch-test-key-0123456789").decode()
+    hook.script(Reply(502))
+    channels = f"  hook:\n    type: webhook\n    url: {hook.url()}\n    secret: {secret}\n"
+    h = build_harness(settings_for(channels, "", tmp_path), tmp_path)
+    [did] = h.add("hook")
+
+    h.deliver(did)
+    time.sleep(1.1)  # webhook-timestamp is in whole seconds: the retry is signed afresh
+    h.retry_when_due(did)
+
+    first, second = hook.requests
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == did
+    assert first.headers["webhook-timestamp"] != second.headers["webhook-timestamp"]
+    assert first.body == second.body
+    for request in (first, second):
+        assert Webhook(secret).verify(request.body, request.headers)["delivery_id"] == did

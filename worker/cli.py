@@ -136,8 +136,9 @@ def _build_channels(settings: Settings) -> None:
     from dataclasses import replace
 
     from worker.channels import build_channel
+    from worker.errors import ConfigProblem
 
-    problems = []
+    problems: list[ConfigProblem] = []
     for name, config in settings.channels.items():
         try:
             build_channel(name, config)

@@ -168,7 +168,9 @@ def test_a_deferred_retry_stays_failed_and_keeps_its_last_error(store: Store) ->
     deferred = store.get_delivery(did)
     assert deferred is not None
     assert (deferred.state, deferred.attempts, deferred.last_error) == (
-        DeliveryState.FAILED, 1, "HTTP 503"
+        DeliveryState.FAILED,
+        1,
+        "HTTP 503",
     )
 
 

@@ -328,7 +328,9 @@ class SqliteStore:
 
     def list_disabled_channels(self) -> list[DisabledChannel]:
         rows = self._query("SELECT * FROM channels ORDER BY name")
-        return [DisabledChannel(r["name"], r["disabled_reason"], _dt(r["disabled_at"])) for r in rows]
+        return [
+            DisabledChannel(r["name"], r["disabled_reason"], _dt(r["disabled_at"])) for r in rows
+        ]
 
     # pacing
     def defer(self, delivery_id: str, next_attempt_at: datetime) -> bool:

@@ -9,6 +9,9 @@ Both backends (SQLite, Redis) keep the same semantics:
   when there is none. `record_heartbeat` keeps the latest beat per component.
 - `claim`/`claim_due` move a due PENDING or FAILED delivery, or a SENDING one whose lease ran
   out, to SENDING with a new lease and one more attempt. A delivery is claimed by one caller.
+- `defer` hands a claimed (SENDING) delivery back unsent, due at `next_attempt_at`, taking
+  back the attempt its claim counted: for a target that must not be sent to yet (pacing, or
+  a Retry-After another delivery was given). Returns False if it was not SENDING.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
+from worker.models import (
+    Alert,
+    Delivery,
+    DeliveryState,
+    DisabledChannel,
+    FeedState,
+    Heartbeat,
+)
 
 
 class Store(Protocol):
@@ -62,6 +72,10 @@ class Store(Protocol):
     def disable_channel(self, name: str, reason: str) -> None: ...
     def channel_disabled(self, name: str) -> str: ...
     def enable_channel(self, name: str) -> None: ...
+    def list_disabled_channels(self) -> list[DisabledChannel]: ...
+
+    # pacing
+    def defer(self, delivery_id: str, next_attempt_at: datetime) -> bool: ...
 
     # operations (status, metrics, health)
     def count_deliveries(self) -> dict[tuple[str, DeliveryState], int]: ...

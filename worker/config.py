@@ -26,6 +26,8 @@ from pydantic import (
 )
 
 from worker.errors import ConfigError, ConfigProblem
+from worker.quiet import QuietHours, parse_weekdays
+from worker.schedule import parse_hhmm, parse_schedule, zone_named
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -48,6 +50,21 @@ def parse_duration_s(value: object) -> float:
 
 
 DurationS = Annotated[float, BeforeValidator(parse_duration_s)]
+
+
+def parse_duration_or_zero_s(value: object) -> float:
+    """Like `parse_duration_s`, but `0`/`0s` (off) is allowed."""
+    if not isinstance(value, bool) and (value == 0 or (isinstance(value, str) and _is_zero(value))):
+        return 0.0
+    return parse_duration_s(value)
+
+
+def _is_zero(text: str) -> bool:
+    m = _DURATION.match(text)
+    return m is not None and float(m.group(1)) == 0
+
+
+DurationOrZeroS = Annotated[float, BeforeValidator(parse_duration_or_zero_s)]
 
 
 class _Strict(BaseModel):
@@ -100,8 +117,79 @@ class FeedConfig(_Strict):
     timeout_s: float = Field(default=20.0, gt=0)
 
 
+class QuietTimeConfig(_Strict):
+    """One quiet window, end-exclusive, as Alertmanager writes it; may cross midnight."""
+
+    start_time: str
+    end_time: str
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        if value.strip() != "24:00":
+            parse_hhmm(value)
+        return value
+
+
+class QuietHoursConfig(_Strict):
+    """When a channel is quiet: `times` (none: all day) on `weekdays` (none: every day) in
+    `timezone` (default: the channel's). Alerts scoring `breakthrough_score` or more go out
+    anyway; the rest wait for the window to end."""
+
+    times: list[QuietTimeConfig] = []
+    weekdays: list[str] = []
+    timezone: str = ""
+    breakthrough_score: int | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _are_weekdays(cls, value: list[str]) -> list[str]:
+        parse_weekdays(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        if value:
+            zone_named(value)
+        return value
+
+    @model_validator(mode="after")
+    def _opens_sometime(self) -> QuietHoursConfig:
+        QuietHours.from_config(
+            [(t.start_time, t.end_time) for t in self.times], self.weekdays, "UTC"
+        )
+        return self
+
+
+GroupLabel = Literal["watchlist", "ticker", "cluster"]
+
+
 class _ChannelBase(_Strict):
     min_interval_s: float = Field(default=0.0, ge=0)
+    # Routing (see worker/routing.py): instant messages or scheduled digests.
+    mode: Literal["instant", "digest"] = "instant"
+    schedule: str = "daily 08:00"
+    timezone: str = "UTC"
+    group_by: list[GroupLabel] = ["watchlist", "ticker", "cluster"]
+    group_wait: DurationOrZeroS = 0.0
+    group_interval: DurationOrZeroS = 0.0
+    repeat_interval: DurationS = 86400.0
+    quiet_hours: QuietHoursConfig | None = None
+    digest_max_stories: int = Field(default=60, ge=1, le=500)
+    digest_send_empty: bool = False
+
+    @field_validator("schedule")
+    @classmethod
+    def _is_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        zone_named(value)
+        return value
 
 
 class ConsoleChannelConfig(_ChannelBase):
@@ -139,6 +227,14 @@ class EmailChannelConfig(_ChannelBase):
     to: list[str]
     ca_file: str = ""
     timeout_s: float = Field(default=30.0, gt=0)
+    unsubscribe_url: str = ""
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _is_unsubscribe_url(cls, value: str) -> str:
+        if value and not re.match(r"^(https://[^\s]+|mailto:[^\s@]+@[^\s]+)$", value):
+            raise ValueError("an https:// URL or a mailto: address")
+        return value
 
     @field_validator("to")
     @classmethod
@@ -168,6 +264,18 @@ class DeliveryConfig(_Strict):
     lease_s: DurationS = 120.0
 
 
+class ClusteringConfig(_Strict):
+    """How copies and rewrites of one event are folded into one story (worker/clustering.py):
+    an item joins a story whose first report is at most `window` away and that it resembles
+    with a similarity of at least `threshold` (0-1), compared against at most `max_candidates`
+    recent reports."""
+
+    enabled: bool = True
+    window: DurationS = 48 * 3600.0
+    threshold: float = Field(default=0.5, gt=0, le=1)
+    max_candidates: int = Field(default=500, ge=1, le=100_000)
+
+
 class Settings(_Strict):
     """The whole configuration, built once at start-up and passed down."""
 
@@ -180,6 +288,7 @@ class Settings(_Strict):
     max_age: DurationS | None = None
     workers: int = Field(default=4, ge=1, le=64)
     user_agent: str = "policywatch/0.1 (+https://github.com/policywatch/policywatch)"
+    clustering: ClusteringConfig = ClusteringConfig()
     source_file: str = ""
 
     @model_validator(mode="after")
@@ -399,3 +508,8 @@ def parse_settings(text: str, file: str, env: Mapping[str, str]) -> Settings:
 def env_flag(name: str) -> bool:
     """Read a boolean switch from the environment (used for CI detection in tooling)."""
     return os.environ.get(name, "").lower() not in ("", "0", "false", "no")
+
+
+def current_user() -> str:
+    """Who runs this command (for a silence's `created_by`): $USER, else $LOGNAME, else "?"."""
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "?"

@@ -13,6 +13,7 @@ from pathlib import Path
 from worker.errors import StoreError
 from worker.models import Alert, Delivery, DeliveryState, FeedState
 from worker.store.base import alert_from_json, alert_to_json, feed_from_dict, feed_to_dict
+from worker.store.sqlite_routing import ROUTING_SCHEMA, SqliteRoutingMixin
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -67,7 +68,7 @@ def _row_to_delivery(row: sqlite3.Row) -> Delivery:
     )
 
 
-class SqliteStore:
+class SqliteStore(SqliteRoutingMixin):
     """Store over one SQLite file in WAL mode; safe for threads and for several processes.
 
     Raises StoreError when the file cannot be opened or written.
@@ -85,6 +86,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._db.executescript(ROUTING_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from exc
         self._lock = threading.RLock()

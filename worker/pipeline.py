@@ -17,10 +17,12 @@ import httpx
 
 from worker.channels import Channel
 from worker.config import FeedConfig, Settings
+from worker.digests import flush_digests
+from worker.digests import status as digest_status
 from worker.errors import DeliveryError, SourceError, TargetGoneError
-from worker.models import Delivery, FeedState, Item, Notification, ScoredItem
+from worker.models import ClusterMember, Delivery, FeedState, Item, Notification, ScoredItem
 from worker.relevance import Relevance
-from worker.routing import alerts_for, deliveries_for
+from worker.routing import Router
 from worker.sources import poll_source
 from worker.store import Store
 
@@ -79,6 +81,7 @@ class Pipeline:
         )
         self._watchlists = {w.name: w for w in settings.watchlists}
         self._company_names = {t: c.name for t, c in self.relevance.companies.items()}
+        self.router = Router(settings, store, self.relevance.companies)
 
     # polling
     def poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
@@ -142,30 +145,59 @@ class Pipeline:
             return [], []
         now = self.clock()
         scored = [self.relevance.score(by_id[i]) for i in new_ids]
-        alerts = [
-            a for s in scored for a in alerts_for(s, self._watchlists, self._company_names, now)
-        ]
-        created = self.store.record_batch(feed, new_ids, alerts, deliveries_for(alerts, now), now)
-        for s in scored:
-            for m in s.matches:
-                if m.alert:
-                    log.info(
-                        "alert %s %s score=%d item=%s %r",
-                        m.watchlist,
-                        m.ticker,
-                        m.score,
-                        s.item.id,
-                        s.item.title[:80],
-                    )
+        # Stories, silences, quiet hours, grouping, digests: see worker/routing.py.
+        routed = self.router.route(feed, new_ids, scored, now)
+        alerts, created = routed.alerts, routed.deliveries
+        for a in {(a.watchlist, a.ticker, a.item_id): a for a in alerts}.values():
+            log.info(
+                "alert %s %s score=%d item=%s %r",
+                a.watchlist,
+                a.ticker,
+                a.score,
+                a.item_id,
+                a.title[:80],
+            )
         log.info(
-            "feed %s: %d new of %d items, %d alerts, %d deliveries",
+            "feed %s: %d new of %d items, %d alerts (%d held, %d repeats folded), %d deliveries",
             feed,
             len(new_ids),
             len(items),
             len(alerts),
+            len(routed.holds),
+            routed.suppressed,
             len(created),
         )
         return scored, created
+
+    def flush_due(self, force_groups: bool = False) -> list[Delivery]:
+        """Turn due holds into deliveries: grouped alerts whose group_wait/group_interval is
+        over, alerts whose quiet hours ended, and digests whose time has come (or came while
+        we were down). With `force_groups`, every group waiting on group_wait goes now
+        (`run --once` does that before exiting). Returns the deliveries created."""
+        now = self.clock()
+        if not force_groups and not self._flush_needed(now):
+            return []
+        with self.router.locked(now):
+            created = self.router.flush_groups(now, force=force_groups)
+            created += flush_digests(self.store, self.router.policies, now)
+            self.router.prune(now)
+        for delivery in created:
+            log.info(
+                "released %s %s to %s (%d alerts)",
+                delivery.kind,
+                delivery.id,
+                delivery.channel,
+                len(delivery.alert_ids),
+            )
+        return created
+
+    def _flush_needed(self, now: datetime) -> bool:
+        if self.router.has_due(now):
+            return True
+        return any(
+            s.next_at <= now or s.last_at is None
+            for s in digest_status(self.store, self.router.policies, now)
+        )
 
     # delivery
     def deliver(self, delivery_id: str) -> DeliveryOutcome:
@@ -189,7 +221,18 @@ class Pipeline:
         if disabled:
             return self._dead(delivery, f"channel disabled: {disabled}")
         alerts = tuple(self.store.get_alerts(delivery.alert_ids))
-        note = Notification(delivery.id, delivery.channel, alerts, delivery.kind, delivery.attempts)
+        members: tuple[ClusterMember, ...] = ()
+        if delivery.kind == "digest":  # a digest lists every report of each story
+            members = tuple(self.store.cluster_members({a.cluster_id for a in alerts}))
+        note = Notification(
+            delivery.id,
+            delivery.channel,
+            alerts,
+            delivery.kind,
+            delivery.attempts,
+            members=members,
+            created_at=delivery.created_at,
+        )
         try:
             answer = channel.send(note)
         except TargetGoneError as exc:

@@ -224,16 +224,24 @@ class Router:
         self.watchlists = {w.name: w for w in settings.watchlists}
         self.company_names = {t: c.name for t, c in companies.items()}
         self.policies = policies_for(settings)
+        self._companies = companies
         cfg = settings.clustering
         self.window = timedelta(seconds=cfg.window)
         self.max_candidates = cfg.max_candidates
-        self.clusterer: Clusterer | None = None
-        if cfg.enabled:
-            extractor = FeatureExtractor(companies)
-            self.clusterer = Clusterer(extractor, self.window, cfg.threshold)
+        self._clusterer: Clusterer | None = None
         self._lock = threading.RLock()
         self._owner = f"{os.getpid()}:{id(self):x}"
         self._last_prune: datetime | None = None
+
+    @property
+    def clusterer(self) -> Clusterer | None:
+        """The clusterer (built on first use: its matcher knows every curated company), or
+        None when clustering is off."""
+        cfg = self.settings.clustering
+        if cfg.enabled and self._clusterer is None:
+            extractor = FeatureExtractor(self._companies)
+            self._clusterer = Clusterer(extractor, self.window, cfg.threshold)
+        return self._clusterer
 
     def policy(self, channel: str) -> ChannelPolicy:
         found = self.policies.get(channel)
@@ -300,17 +308,18 @@ class Router:
             if not (s.policy_event or any(m.alert for m in s.matches)):
                 stories[item.id] = Assignment(new_cluster_id(item.id), now, True)
                 continue
-            if self.clusterer is None:
+            clusterer = self.clusterer
+            if clusterer is None:
                 assignment = Assignment(new_cluster_id(item.id), event_time(item, now), True)
                 features: EventFeatures | None = None
             else:
-                features = self.clusterer.extractor.features(item, now)
+                features = clusterer.extractor.features(item, now)
                 at = features.event_at
                 stored = self.store.recent_members(
                     at - self.window, at + self.window, self.max_candidates
                 )
                 near = [m for m in batch if abs(m.event_at - at) <= self.window]
-                assignment = self.clusterer.assign(item.id, features, [*stored, *near])
+                assignment = clusterer.assign(item.id, features, [*stored, *near])
             stories[item.id] = assignment
             member = members_for_one(item, features, assignment, now)
             batch.append(member)

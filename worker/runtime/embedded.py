@@ -20,6 +20,8 @@ from worker.store import Store, open_store
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
+# How often held alerts (group_wait, group_interval, quiet hours) and digests are checked.
+FLUSH_EVERY_S = 2.0
 
 
 @dataclass
@@ -82,6 +84,9 @@ class EmbeddedRuntime:
             report.polls.append(outcome)
             report.new_items += new
             report.alerts += alerts
+        # What grouping held back goes now; quiet hours and digests keep their own time
+        # (a digest that fell due while we were down is made here too).
+        self.pipeline.flush_due(force_groups=True)
         report.deliveries.extend(self.deliver_due_now())
         return report
 
@@ -112,6 +117,15 @@ class EmbeddedRuntime:
                 max_instances=1,
                 misfire_grace_time=max(1, int(feed.every // 2)),
             )
+        scheduler.add_job(
+            self._flush_job,
+            IntervalTrigger(seconds=FLUSH_EVERY_S),
+            id="flush",
+            name="flush held alerts and due digests",
+            next_run_time=now,
+            coalesce=True,
+            max_instances=1,
+        )
         scheduler.start()
         log.info(
             "running: %d feeds, %d watchlists",
@@ -132,6 +146,13 @@ class EmbeddedRuntime:
             self.poll_and_process(feed)
         except Exception:  # a task boundary: one feed's bug must not stop the scheduler
             log.exception("polling %s failed unexpectedly", feed.name)
+
+    def _flush_job(self) -> None:
+        try:
+            if self.pipeline.flush_due():
+                self._wake.set()
+        except Exception:  # a task boundary: keep the scheduler alive, try again next tick
+            log.exception("flushing held alerts failed unexpectedly")
 
     def _seconds_to_next_due(self) -> float:
         due = self.pipeline.store.next_due_at()

@@ -104,7 +104,9 @@ def flush_digests(
         if not alerts and not policy.send_empty:
             store.set_marks(new_mark, now)
             continue
-        due = policy.quiet.ends_after(now) if policy.quiet is not None else now
+        due = now
+        if policy.quiet is not None and not force:  # asked for by hand: send it now
+            due = policy.quiet.ends_after(now)
         delivery = digest_delivery(policy.name, alerts, period_end, due, key)
         created += store.release_holds([a.id for a in alerts], [delivery], new_mark, now)
     return created

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.routing.stories import EVENT, ITEMS, STORIES
+from tests.routing.stories import EVENT, ITEMS
 from worker.clustering import Clusterer, FeatureExtractor, compare, members_for
 from worker.models import ClusterMember
 

@@ -45,7 +45,12 @@ def test_the_night_the_clocks_fall_back_is_an_hour_longer() -> None:
     )
 
 
-def test_weekday_windows_chain_into_a_quiet_weekend() -> None:
+def test_windows_that_touch_are_one_quiet_stretch() -> None:
+    split = QuietHours.from_config([("18:00", "24:00"), ("00:00", "08:00")], [], "UTC")
+    assert split.ends_after(utc(2025, 6, 6, 20, 0)) == utc(2025, 6, 7, 8, 0)
+
+
+def test_weekday_windows_and_an_all_day_weekend() -> None:
     weekend = QuietHours.from_config([("18:00", "08:00")], ["monday:friday"], "Europe/London")
     all_weekend = QuietHours.from_config([], ["saturday", "sunday"], "Europe/London")
     # Friday 18:00 → Saturday 08:00 only (Saturday is not a listed day for the evening window)

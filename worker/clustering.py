@@ -131,6 +131,11 @@ class EventFeatures:
     figures: frozenset[tuple[str, float]]
     tokens: Mapping[str, float] = field(hash=False, compare=False)
     event_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    norm: float = field(init=False, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The tokens' Euclidean length, once: every comparison needs it.
+        object.__setattr__(self, "norm", math.sqrt(sum(w * w for w in self.tokens.values())))
 
     def to_json(self) -> str:
         return json.dumps(
@@ -347,16 +352,12 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    if not a or not b:
+def _cosine(a: EventFeatures, b: EventFeatures) -> float:
+    if not a.norm or not b.norm:
         return 0.0
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(w * b.get(k, 0.0) for k, w in a.items())
-    if not dot:
-        return 0.0
-    norm = math.sqrt(sum(w * w for w in a.values())) * math.sqrt(sum(w * w for w in b.values()))
-    return dot / norm
+    small, large = (a.tokens, b.tokens) if len(a.tokens) <= len(b.tokens) else (b.tokens, a.tokens)
+    dot = sum(w * large.get(k, 0.0) for k, w in small.items())
+    return dot / (a.norm * b.norm) if dot else 0.0
 
 
 def _same_amount(x: float, y: float) -> bool:
@@ -403,7 +404,7 @@ def compare(a: EventFeatures, b: EventFeatures, window: timedelta) -> Comparison
     parts = {
         "subjects": _overlap(a.subjects, b.subjects),
         "topics": _jaccard(a.topics, b.topics),
-        "text": _cosine(a.tokens, b.tokens),
+        "text": _cosine(a, b),
         "figures": figures,
         "actors": 1.0 if a.actors & b.actors else UNKNOWN,
         "polarity": 1.0 if a.polarity and a.polarity == b.polarity else UNKNOWN,

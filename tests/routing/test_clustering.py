@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -100,7 +101,7 @@ def test_a_new_development_about_the_same_company_is_a_different_story(
     fa = extractor.features(a, a.published)  # type: ignore[arg-type]
     fb = extractor.features(b, b.published)  # type: ignore[arg-type]
     # even if they had been published at the same moment
-    fb = type(fb)(**{**fb.__dict__, "event_at": fa.event_at})
+    fb = replace(fb, event_at=fa.event_at)
     result = compare(fa, fb, WINDOW)
     assert result.veto == why
     assert result.score == 0.0
@@ -122,7 +123,7 @@ def test_the_same_story_outside_the_window_starts_a_new_one(extractor: FeatureEx
     fa = extractor.features(a, a.published)  # type: ignore[arg-type]
     fb = extractor.features(b, b.published)  # type: ignore[arg-type]
     assert compare(fa, fb, WINDOW).score >= 0.55
-    later = type(fb)(**{**fb.__dict__, "event_at": fa.event_at + timedelta(hours=49)})
+    later = replace(fb, event_at=fa.event_at + timedelta(hours=49))
     assert compare(fa, later, WINDOW).veto == "too far apart in time"
 
 

@@ -272,7 +272,7 @@ class ClusteringConfig(_Strict):
 
     enabled: bool = True
     window: DurationS = 48 * 3600.0
-    threshold: float = Field(default=0.5, gt=0, le=1)
+    threshold: float = Field(default=0.55, gt=0, le=1)
     max_candidates: int = Field(default=500, ge=1, le=100_000)
 
 

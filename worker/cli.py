@@ -129,7 +129,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for feed in settings.feeds:
         print(f"  feed {feed.name}: every {feed.every:g}s")
     for name, channel in settings.channels.items():
-        print(f"  channel {name}: {channel.type}")
+        how = f", digest {channel.schedule} {channel.timezone}" if channel.mode == "digest" else ""
+        print(f"  channel {name}: {channel.type}{how}")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,17 @@ from worker.config import FeedConfig, Settings
 from worker.digests import flush_digests
 from worker.digests import status as digest_status
 from worker.errors import DeliveryError, SourceError, TargetGoneError
-from worker.models import ClusterMember, Delivery, FeedState, Item, Notification, ScoredItem
+from worker.logs import log_context
+from worker.models import (
+    Alert,
+    ClusterMember,
+    Delivery,
+    FeedState,
+    Item,
+    Notification,
+    ScoredItem,
+)
+from worker.recorder import NULL_RECORDER, Recorder
 from worker.relevance import Relevance
 from worker.routing import Router
 from worker.sources import poll_source
@@ -67,8 +78,10 @@ class Pipeline:
         relevance: Relevance | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
+        recorder: Recorder = NULL_RECORDER,
     ) -> None:
         self.settings = settings
+        self.recorder = recorder
         self.store = store
         self.channels = channels
         self.relevance = relevance or Relevance(
@@ -86,6 +99,12 @@ class Pipeline:
     # polling
     def poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
         """Fetch one feed, remember its validators, return the items it holds now."""
+        with log_context(feed=feed.name):
+            outcome = self._poll_feed(feed, client)
+        self.recorder.fetched(feed.name, outcome.status, len(outcome.items))
+        return outcome
+
+    def _poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
         now = self.clock()
         state = self.store.get_feed_state(feed.name) or FeedState(name=feed.name, url=feed.url)
         if state.disabled_reason:
@@ -148,7 +167,10 @@ class Pipeline:
         # Stories, silences, quiet hours, grouping, digests: see worker/routing.py.
         routed = self.router.route(feed, new_ids, scored, now)
         alerts, created = routed.alerts, routed.deliveries
+        self.recorder.scored(feed, len(new_ids))
+        by_item = {s.item.id: s for s in scored}
         for a in {(a.watchlist, a.ticker, a.item_id): a for a in alerts}.values():
+            self.recorder.alerted(a.watchlist, a.ticker)
             log.info(
                 "alert %s %s score=%d item=%s %r",
                 a.watchlist,
@@ -156,6 +178,7 @@ class Pipeline:
                 a.score,
                 a.item_id,
                 a.title[:80],
+                extra=_alert_ids(feed, by_item[a.item_id], a.watchlist, a.ticker, alerts),
             )
         log.info(
             "feed %s: %d new of %d items, %d alerts (%d held, %d repeats folded), %d deliveries",
@@ -166,6 +189,7 @@ class Pipeline:
             len(routed.holds),
             routed.suppressed,
             len(created),
+            extra={"feed": feed},
         )
         return scored, created
 
@@ -206,12 +230,29 @@ class Pipeline:
         delivery = self.store.claim(delivery_id, now, self.settings.delivery.lease_s)
         if delivery is None:
             return DeliveryOutcome(delivery_id, "", "skipped", "not due or already taken")
-        return self._send(delivery)
+        return self._send_observed(delivery)
 
     def deliver_due(self, limit: int = 100) -> list[DeliveryOutcome]:
         now = self.clock()
         claimed = self.store.claim_due(now, self.settings.delivery.lease_s, limit)
-        return [self._send(d) for d in claimed]
+        return [self._send_observed(d) for d in claimed]
+
+    def _send_observed(self, delivery: Delivery) -> DeliveryOutcome:
+        """`_send` with the delivery's ids on every log line, timed and counted."""
+        started = time.monotonic()
+        with log_context(
+            delivery_id=delivery.id,
+            channel=delivery.channel,
+            alert_id=",".join(delivery.alert_ids),
+        ):
+            outcome = self._send(delivery)
+        latency_s = None
+        if outcome.state == "sent":
+            latency_s = max(0.0, (self.clock() - delivery.created_at).total_seconds())
+        self.recorder.delivered(
+            delivery.channel, outcome.state, time.monotonic() - started, latency_s
+        )
+        return outcome
 
     def _send(self, delivery: Delivery) -> DeliveryOutcome:
         channel = self.channels.get(delivery.channel)
@@ -277,3 +318,21 @@ class Pipeline:
         self.store.mark_dead(delivery.id, why)
         log.error("delivery %s to %s is dead: %s", delivery.id, delivery.channel, why)
         return DeliveryOutcome(delivery.id, delivery.channel, "dead", why)
+
+
+def _alert_ids(
+    feed: str, scored: ScoredItem, watchlist: str, ticker: str, alerts: Sequence[Alert]
+) -> dict[str, str]:
+    """The ids a log line about one alerting match carries."""
+    ids = [
+        a.id
+        for a in alerts
+        if a.item_id == scored.item.id and a.watchlist == watchlist and a.ticker == ticker
+    ]
+    return {
+        "feed": feed,
+        "item_id": scored.item.id,
+        "watchlist": watchlist,
+        "ticker": ticker,
+        "alert_id": ",".join(ids),
+    }

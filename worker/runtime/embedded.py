@@ -21,13 +21,12 @@ from worker.health import Ticker, scheduler_heartbeat
 from worker.models import Heartbeat
 from worker.pipeline import DeliveryOutcome, Pipeline, PollOutcome
 from worker.recorder import NULL_RECORDER, Recorder
+from worker.runtime.digest_jobs import schedule_digest_jobs
 from worker.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
-# How often held alerts (group_wait, group_interval, quiet hours) and digests are checked.
-FLUSH_EVERY_S = 2.0
 
 
 @dataclass
@@ -81,9 +80,9 @@ class EmbeddedRuntime:
         if not outcome.items:
             return outcome, 0, 0
         scored, created = self.pipeline.process_items(feed.name, outcome.items)
-        if created:
-            self._wake.set()
         alerts = sum(1 for s in scored for m in s.matches if m.alert)
+        if created or alerts:  # alerts may have been held: the loop looks at when they are due
+            self._wake.set()
         return outcome, len(scored), alerts
 
     def run_once(self) -> CycleReport:
@@ -127,15 +126,7 @@ class EmbeddedRuntime:
                 max_instances=1,
                 misfire_grace_time=max(1, int(feed.every // 2)),
             )
-        scheduler.add_job(
-            self._flush_job,
-            IntervalTrigger(seconds=FLUSH_EVERY_S),
-            id="flush",
-            name="flush held alerts and due digests",
-            next_run_time=now,
-            coalesce=True,
-            max_instances=1,
-        )
+        schedule_digest_jobs(scheduler, self.pipeline.router.policies, self._flush_job)
         self._scheduler = scheduler
         self._add_heartbeat_job(scheduler)
         scheduler.start()
@@ -146,6 +137,9 @@ class EmbeddedRuntime:
         )
         try:
             while not stop.is_set():
+                # Held alerts whose time has come (group_wait, quiet hours) and digests due,
+                # or missed while we were down, become deliveries here.
+                self._flush_job()
                 self.deliver_due_now()
                 self._wake.clear()
                 self._wake.wait(self._seconds_to_next_due())
@@ -209,6 +203,7 @@ class EmbeddedRuntime:
         self._wake.set()
 
     def _reschedule(self, scheduler: BackgroundScheduler, old: Settings, new: Settings) -> None:
+        schedule_digest_jobs(scheduler, self.pipeline.router.policies, self._flush_job)
         before = {f.name: f for f in old.feeds}
         after = {f.name: f for f in new.feeds}
         for name in before.keys() - after.keys():
@@ -252,7 +247,9 @@ class EmbeddedRuntime:
             log.exception("flushing held alerts failed unexpectedly")
 
     def _seconds_to_next_due(self) -> float:
-        due = self.pipeline.store.next_due_at()
+        store = self.pipeline.store
+        times = [t for t in (store.next_due_at(), store.next_release_at()) if t is not None]
+        due = min(times, default=None)
         if due is None:
             return MAX_DELIVERY_WAIT_S
         wait = (due - self.pipeline.clock()) / timedelta(seconds=1)

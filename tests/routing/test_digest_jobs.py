@@ -35,11 +35,16 @@ channels:
   pm: {type: console, mode: digest, schedule: "daily 18:00"}
 """
     scheduler = BackgroundScheduler(timezone="UTC")
-    schedule_digest_jobs(scheduler, policies_for(parse_settings(text, "x", {})), lambda: None)
-    assert sorted(j.id for j in scheduler.get_jobs()) == ["digest:am", "digest:pm"]
-    fewer = text.replace('mode: digest, schedule: "daily 18:00"', "mode: instant")
-    schedule_digest_jobs(scheduler, policies_for(parse_settings(fewer, "x", {})), lambda: None)
-    assert [j.id for j in scheduler.get_jobs()] == ["digest:am"]
+    scheduler.start(paused=True)
+    try:
+        policies = policies_for(parse_settings(text, "x", {}))
+        schedule_digest_jobs(scheduler, policies, lambda: None)
+        assert sorted(j.id for j in scheduler.get_jobs()) == ["digest:am", "digest:pm"]
+        fewer = text.replace('mode: digest, schedule: "daily 18:00"', "mode: instant")
+        schedule_digest_jobs(scheduler, policies_for(parse_settings(fewer, "x", {})), lambda: None)
+        assert [j.id for j in scheduler.get_jobs()] == ["digest:am"]
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def test_status_shows_when_each_digest_goes_out_next(tmp_path: Path) -> None:

@@ -113,6 +113,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from worker.relevance import Relevance
 
     settings = _load(args)
+    _build_channels(settings)
     relevance = Relevance(settings.watchlists, source_file=settings.source_file)
     tickers = sum(len(w.tickers) for w in relevance.watchlists)
     print(
@@ -129,6 +130,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         how = f", digest {channel.schedule} {channel.timezone}" if channel.mode == "digest" else ""
         print(f"  channel {name}: {channel.type}{how}")
     return 0
+
+
+def _build_channels(settings: Settings) -> None:
+    """Build every channel, as `run` will, so that what only a channel can check (a webhook
+    secret's encoding, Apprise being installed and knowing the URL) fails here too."""
+    from dataclasses import replace
+
+    from worker.channels import build_channel
+    from worker.errors import ConfigProblem
+
+    problems: list[ConfigProblem] = []
+    for name, config in settings.channels.items():
+        try:
+            build_channel(name, config)
+        except ConfigError as exc:
+            problems.extend(replace(p, file=p.file or settings.source_file) for p in exc.problems)
+    if problems:
+        raise ConfigError(problems)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -186,8 +205,23 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
             else:
                 print("deliveries retry: give a delivery ID or --all-dead", file=sys.stderr)
                 return EXIT_CONFIG
+            if args.id and not args.all_dead:
+                found = store.get_delivery(args.id)
+                if found is None or found.state not in (DeliveryState.DEAD, DeliveryState.FAILED):
+                    shown = found.state.value if found else "not found"
+                    print(
+                        f"{args.id}: {shown}; only dead or failed deliveries are retried",
+                        file=sys.stderr,
+                    )
+                    return EXIT_RUNTIME
             requeued = [i for i in ids if store.requeue(i, utc_now())]
             print(f"requeued {len(requeued)} deliveries; `policywatch run` sends them")
+            for channel in store.list_disabled_channels():
+                print(
+                    f"note: channel {channel.name} is disabled ({channel.reason}); its deliveries"
+                    f" stay dead until `policywatch channels enable {channel.name}`",
+                    file=sys.stderr,
+                )
             return 0 if requeued or not args.id else EXIT_RUNTIME
         states = (
             [DeliveryState(s) for s in args.state]
@@ -200,14 +234,88 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
             ]
         )
         rows = store.list_deliveries(states, limit=args.limit)
-        for d in rows:
-            due = d.next_attempt_at.isoformat(timespec="seconds")
-            print(
-                f"{d.id}  {d.channel:<16} {d.state.value:<8} attempts={d.attempts}"
-                f" due={due}  {d.last_error}"
-            )
         if not rows:
             print("no deliveries in states: " + ", ".join(s.value for s in states))
+            return 0
+        from worker.pipeline import utc_now
+        from worker.reports import render_deliveries
+
+        print(render_deliveries(rows, utc_now(), store.list_disabled_channels()))
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    from worker.channels import build_channel
+    from worker.errors import DeliveryError, TargetGoneError
+    from worker.pipeline import utc_now
+    from worker.sendtest import describe_target, sample_notification
+
+    settings = _load(args)
+    config = settings.channels.get(args.channel)
+    if config is None:
+        known = ", ".join(sorted(settings.channels)) or "none configured"
+        print(f"send-test: no channel {args.channel!r} (channels: {known})", file=sys.stderr)
+        return EXIT_CONFIG
+    channel = build_channel(args.channel, config)
+    where = f"{args.channel} ({config.type}, {describe_target(config)})"
+    notification = sample_notification(args.channel, utc_now(), long=args.long)
+    try:
+        answer = channel.send(notification)
+    except TargetGoneError as exc:
+        print(f"send-test {where} failed, the target is gone: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except DeliveryError as exc:
+        kind = "a retry may help" if exc.retryable else "permanent"
+        print(f"send-test {where} failed ({kind}): {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    print(f"sent a test alert to {where}; it answered: {answer}")
+    _note_if_disabled(settings, args.channel)
+    return 0
+
+
+def _note_if_disabled(settings: Settings, name: str) -> None:
+    from worker.runtime.embedded import open_settings_store
+
+    try:
+        store = open_settings_store(settings)
+    except PolicywatchError:
+        return
+    try:
+        reason = store.channel_disabled(name)
+    finally:
+        store.close()
+    if reason:
+        print(
+            f"note: alerts do not go to {name}: it was disabled ({reason});"
+            f" if the target works again: policywatch channels enable {name}"
+        )
+
+
+def cmd_channels(args: argparse.Namespace) -> int:
+    from worker.pipeline import utc_now
+    from worker.reports import render_channels
+    from worker.runtime.embedded import open_settings_store
+
+    settings = _load(args)
+    store = open_settings_store(settings)
+    try:
+        if args.action == "enable":
+            if not args.name:
+                print("channels enable: give a channel name", file=sys.stderr)
+                return EXIT_CONFIG
+            was = store.channel_disabled(args.name)
+            store.enable_channel(args.name)
+            if not was:
+                print(f"channel {args.name} was not disabled")
+                return 0
+            print(
+                f"enabled {args.name}; to send its dead deliveries again:"
+                " policywatch deliveries retry --all-dead"
+            )
+            return 0
+        print(render_channels(settings, store.list_disabled_channels(), utc_now()))
         return 0
     finally:
         store.close()
@@ -585,6 +693,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("channel", nargs="?", help="digest channel (for preview, send)")
     p.add_argument("--html", action="store_true", help="preview: print the HTML part")
     p.set_defaults(func=cmd_digest)
+    p = with_config(
+        sub.add_parser("send-test", help="send a sample alert to a channel; print the answer")
+    )
+    p.add_argument("channel", help="a channel name from the config")
+    p.add_argument("--long", action="store_true", help="a sample beyond the target's limits")
+    p.set_defaults(func=cmd_send_test)
+
+    p = with_config(sub.add_parser("channels", help="list channels, or enable a disabled one"))
+    p.add_argument("action", nargs="?", choices=["list", "enable"], default="list")
+    p.add_argument("name", nargs="?", help="channel name (for enable)")
+    p.set_defaults(func=cmd_channels)
     return parser
 
 

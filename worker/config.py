@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -244,24 +245,81 @@ class EmailChannelConfig(_ChannelBase):
         return value
 
 
+class DiscordChannelConfig(_ChannelBase):
+    type: Literal["discord"]
+    url: str
+    username: str = Field(default="", max_length=80)
+    # Discord's per-channel webhook limit is commonly given as 30 messages a minute.
+    min_interval_s: float = Field(default=2.0, ge=0)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+
+def legacy_teams_host(url: str) -> str:
+    """The host of a retired Office 365 connector URL (`*.webhook.office.com`,
+    `outlook.office.com/webhook`), or "" for any other URL."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return ""
+    host = (parts.hostname or "").lower()
+    if host == "webhook.office.com" or host.endswith(".webhook.office.com"):
+        return host
+    if host in ("outlook.office.com", "outlook.office365.com") and parts.path.startswith(
+        "/webhook"
+    ):
+        return host
+    return ""
+
+
+class TeamsChannelConfig(_ChannelBase):
+    type: Literal["teams"]
+    url: str
+    min_interval_s: float = Field(default=1.0, ge=0)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _is_a_workflows_url(cls, value: str) -> str:
+        host = legacy_teams_host(value)
+        if host:
+            raise ValueError(
+                f"a Teams Workflows webhook URL; {host} is a legacy Office 365 connector URL, "
+                "which Microsoft is retiring: in Teams, add the Workflows template "
+                "'Send webhook alerts to a channel' and use the URL it gives"
+            )
+        return value
+
+
+class AppriseChannelConfig(_ChannelBase):
+    type: Literal["apprise"]
+    url: str
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 ChannelConfig = Annotated[
     ConsoleChannelConfig
     | FileChannelConfig
     | SlackChannelConfig
     | WebhookChannelConfig
-    | EmailChannelConfig,
+    | EmailChannelConfig
+    | DiscordChannelConfig
+    | TeamsChannelConfig
+    | AppriseChannelConfig,
     Field(discriminator="type"),
 ]
 
 
 class DeliveryConfig(_Strict):
     """How hard to try: `max_attempts` sends, backing off from `backoff_base_s` up to
-    `backoff_max_s`; a delivery's lease lasts `lease_s`."""
+    `backoff_max_s`, for at most `max_age` seconds after the delivery was created; a
+    delivery's lease lasts `lease_s`."""
 
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_s: DurationS = 5.0
     backoff_max_s: DurationS = 3600.0
     lease_s: DurationS = 120.0
+    # A delivery this old is not tried again: its next failure makes it DEAD.
+    max_age: DurationS = 86400.0
 
 
 class ClusteringConfig(_Strict):
@@ -476,6 +534,10 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+# Fields that hold credentials (webhook URLs are credentials): errors never show their values.
+_SECRET_FIELDS = frozenset({"url", "secret", "password", "headers"})
+
+
 def _problems_from(exc: ValidationError, located: _Located, file: str) -> list[ConfigProblem]:
     problems = []
     for err in exc.errors():
@@ -485,6 +547,8 @@ def _problems_from(exc: ValidationError, located: _Located, file: str) -> list[C
         else:
             loc = _clean_loc(tuple(err["loc"]))
             value = err.get("input") if err["type"] != "missing" else "(missing)"
+            if loc and loc[-1] in _SECRET_FIELDS and err["type"] != "missing":
+                value = "(hidden)"
             expected = _expected_from(err)
         problems.append(
             ConfigProblem(file, _line_for(located.lines, loc), format_path(loc), value, expected)

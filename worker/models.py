@@ -245,3 +245,15 @@ class Heartbeat:
     holder: str
     beat_at: datetime
     jobs: dict[str, datetime | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DisabledChannel:
+    """A channel switched off because its target is gone (404/410), with why and since when.
+
+    Deliveries to it go DEAD until it is enabled again. `since` is UTC (None if unknown).
+    """
+
+    name: str
+    reason: str
+    since: datetime | None = None

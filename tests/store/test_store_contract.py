@@ -362,3 +362,68 @@ def test_the_latest_heartbeat_per_component_is_kept(store: Store) -> None:
     store.record_heartbeat(second)
     store.record_heartbeat(Heartbeat("sweeper", "host-a:1", T0))
     assert store.list_heartbeats() == [second, Heartbeat("sweeper", "host-a:1", T0)]
+
+
+def test_a_deferred_delivery_waits_without_counting_an_attempt(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+
+    assert store.defer(did, T0 + timedelta(seconds=2))
+
+    deferred = store.get_delivery(did)
+    assert deferred is not None
+    assert deferred.state is DeliveryState.PENDING and deferred.attempts == 0
+    assert store.due_ids(T0 + timedelta(seconds=1), 10) == []
+    assert store.next_due_at() == T0 + timedelta(seconds=2)
+    again = store.claim(did, T0 + timedelta(seconds=2), 60)
+    assert again is not None and again.attempts == 1
+    assert not store.defer("dlv_unknown", T0)
+
+
+def test_a_deferred_retry_stays_failed_and_keeps_its_last_error(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+    store.mark_failed(did, "HTTP 503", T0 + timedelta(seconds=5))
+    store.claim(did, T0 + timedelta(seconds=5), 60)
+
+    store.defer(did, T0 + timedelta(seconds=6))
+
+    deferred = store.get_delivery(did)
+    assert deferred is not None
+    assert (deferred.state, deferred.attempts, deferred.last_error) == (
+        DeliveryState.FAILED,
+        1,
+        "HTTP 503",
+    )
+
+
+def test_only_a_delivery_being_sent_can_be_deferred(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    assert not store.defer(did, T0)  # pending, not claimed
+    store.claim(did, T0, 60)
+    store.mark_sent(did, T0)
+    assert not store.defer(did, T0)
+    sent = store.get_delivery(did)
+    assert sent is not None and sent.state is DeliveryState.SENT
+
+
+def test_disabled_channels_are_listed_with_their_reason_and_time(store: Store) -> None:
+    before = datetime.now(UTC)
+    store.disable_channel("zulu", "HTTP 404 channel_not_found")
+    store.disable_channel("alpha", "HTTP 410 channel_is_archived")
+
+    listed = store.list_disabled_channels()
+
+    assert [(c.name, c.reason) for c in listed] == [
+        ("alpha", "HTTP 410 channel_is_archived"),
+        ("zulu", "HTTP 404 channel_not_found"),
+    ]
+    assert all(c.since is not None and c.since >= before - timedelta(seconds=1) for c in listed)
+    store.enable_channel("alpha")
+    assert [c.name for c in store.list_disabled_channels()] == ["zulu"]

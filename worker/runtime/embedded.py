@@ -18,15 +18,22 @@ from worker.channels import build_channel
 from worker.config import FeedConfig, Settings
 from worker.errors import ConfigError, ConfigProblem
 from worker.health import Ticker, scheduler_heartbeat
-from worker.models import Heartbeat
+from worker.models import DeliveryState, Heartbeat
 from worker.pipeline import DeliveryOutcome, Pipeline, PollOutcome
 from worker.recorder import NULL_RECORDER, Recorder
 from worker.runtime.digest_jobs import schedule_digest_jobs
+from worker.runtime.dispatch import DeliveryDispatcher
 from worker.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
+# While a due delivery waits for its channel's send in flight, look again this often (a
+# finished send wakes the loop at once; this only bounds how late other targets can be).
+BLOCKED_POLL_S = 0.25
+# `run --once` stays for paced deliveries whose slot comes within this; longer waits (a
+# target's Retry-After) are left for the next run, like retries.
+RUN_ONCE_PACE_WAIT_S = 10.0
 
 
 @dataclass
@@ -66,8 +73,11 @@ class EmbeddedRuntime:
         self._scheduler: BackgroundScheduler | None = None
         self._swap = threading.Lock()
 
+        self._dispatcher = DeliveryDispatcher(pipeline, self.settings.workers, self._wake)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._dispatcher.close()
         self.client.close()
         self.pipeline.store.close()
 
@@ -100,16 +110,38 @@ class EmbeddedRuntime:
         return report
 
     def deliver_due_now(self) -> list[DeliveryOutcome]:
-        """Deliver everything due at this moment, in parallel; stop when nothing is due."""
-        outcomes: list[DeliveryOutcome] = []
+        """Deliver everything due now, in parallel across channels, and return the outcomes.
+
+        Deliveries held back by pacing are sent at their pace before this returns (when their
+        slot comes within RUN_ONCE_PACE_WAIT_S); failed ones keep their retry time for later.
+        """
+        outcomes: dict[str, DeliveryOutcome] = {}
+        paced: set[str] = set()
         while True:
-            ids = self.pipeline.store.due_ids(self.pipeline.clock(), limit=200)
-            if not ids:
-                return outcomes
-            batch = list(self._pool.map(self.pipeline.deliver, ids))
-            outcomes.extend(o for o in batch if o.state != "skipped")
-            if all(o.state == "skipped" for o in batch):
-                return outcomes
+            self._wake.clear()
+            round_ = self._dispatcher.dispatch()
+            in_flight = self._dispatcher.in_flight  # before collecting: none can slip past
+            for outcome in self._dispatcher.take_outcomes():
+                if outcome.state == "skipped":
+                    continue
+                outcomes[outcome.delivery_id] = outcome
+                (paced.add if outcome.state == "paced" else paced.discard)(outcome.delivery_id)
+            paced = self._still_pacing(paced)
+            idle = round_.started == 0 and not round_.blocked and in_flight == 0
+            if idle and not paced:
+                return list(outcomes.values())
+            self._wake.wait(BLOCKED_POLL_S if round_.blocked else self._seconds_to_next_due())
+
+    def _still_pacing(self, paced: set[str]) -> set[str]:
+        """The paced deliveries still waiting for a slot that comes soon enough to wait for."""
+        horizon = self.pipeline.clock() + timedelta(seconds=RUN_ONCE_PACE_WAIT_S)
+        waiting = set()
+        for delivery_id in paced:
+            d = self.pipeline.store.get_delivery(delivery_id)
+            waits = d is not None and d.state in (DeliveryState.PENDING, DeliveryState.FAILED)
+            if waits and d is not None and d.next_attempt_at <= horizon:
+                waiting.add(delivery_id)
+        return waiting
 
     def run_forever(self, stop: threading.Event) -> None:
         scheduler = BackgroundScheduler(timezone="UTC")
@@ -140,9 +172,10 @@ class EmbeddedRuntime:
                 # Held alerts whose time has come (group_wait, quiet hours) and digests due,
                 # or missed while we were down, become deliveries here.
                 self._flush_job()
-                self.deliver_due_now()
                 self._wake.clear()
-                self._wake.wait(self._seconds_to_next_due())
+                round_ = self._dispatcher.dispatch()
+                self._dispatcher.take_outcomes()  # each outcome was logged by the pipeline
+                self._wake.wait(BLOCKED_POLL_S if round_.blocked else self._seconds_to_next_due())
         finally:
             scheduler.shutdown(wait=True)
             self._scheduler = None
@@ -192,9 +225,12 @@ class EmbeddedRuntime:
             raise ConfigError([problem])
         channels = {name: build_channel(name, cfg) for name, cfg in new.channels.items()}
         p = self.pipeline
-        pipeline = Pipeline(new, p.store, channels, clock=p.clock, rng=p.rng, recorder=p.recorder)
+        pipeline = Pipeline(
+            new, p.store, channels, clock=p.clock, rng=p.rng, recorder=p.recorder, pacer=p.pacer
+        )
         with self._swap:
             self.pipeline, self.settings = pipeline, new
+            self._dispatcher.use(pipeline)
             if self._scheduler is not None:
                 self._reschedule(self._scheduler, old, new)
         for key in ("workers", "metrics"):

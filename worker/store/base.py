@@ -15,6 +15,9 @@ Both backends (SQLite, Redis) keep the same semantics:
   and marks in one transaction, returning the deliveries it created.
 - `try_lock` takes a named lock for `ttl_s` seconds if it is free, expired or already the
   caller's; `unlock` frees it only for its owner.
+- `defer` hands a claimed (SENDING) delivery back unsent, due at `next_attempt_at`, taking
+  back the attempt its claim counted: for a target that must not be sent to yet (pacing, or
+  a Retry-After another delivery was given). Returns False if it was not SENDING.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from worker.models import (
     ClusterMember,
     Delivery,
     DeliveryState,
+    DisabledChannel,
     FeedState,
     Heartbeat,
     Hold,
@@ -79,6 +83,10 @@ class Store(Protocol):
     def disable_channel(self, name: str, reason: str) -> None: ...
     def channel_disabled(self, name: str) -> str: ...
     def enable_channel(self, name: str) -> None: ...
+    def list_disabled_channels(self) -> list[DisabledChannel]: ...
+
+    # pacing
+    def defer(self, delivery_id: str, next_attempt_at: datetime) -> bool: ...
 
     # operations (status, metrics, health)
     def count_deliveries(self) -> dict[tuple[str, DeliveryState], int]: ...

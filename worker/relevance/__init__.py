@@ -8,20 +8,22 @@ from dataclasses import dataclass
 from worker.config import WatchlistConfig
 from worker.errors import ConfigError, ConfigProblem
 from worker.models import Item, Match, ScoredItem
-from worker.relevance.directory import Company, resolve_watchlist
+from worker.relevance.directory import Company, curated_companies, resolve_watchlist
 from worker.relevance.lexicon import Lexicon, default_lexicon
-from worker.relevance.matcher import Hit, Matcher, fold, normalise
+from worker.relevance.matcher import WEAK, Hit, Matcher, fold, normalise
 from worker.relevance.rules import CompiledRule
 from worker.relevance.scorer import (
     EVENT_THRESHOLD,
     MAX_SCAN_CHARS,
-    POLICY_CATEGORIES,
     EventAssessment,
+    Sentences,
     TickerAssessment,
     assess_event,
     assess_ticker,
-    sentence_ends,
 )
+
+# Cue categories that only matter for how a company is mentioned.
+_MENTION_CUES = frozenset({"passing", "spared", "impact"})
 
 __all__ = ["Explanation", "Relevance"]
 
@@ -40,6 +42,7 @@ class Explanation:
 
     item: Item
     text: str
+    title_len: int
     hits: tuple[Hit, ...]
     event: EventAssessment
     tickers: tuple[tuple[str, TickerAssessment], ...]
@@ -80,7 +83,7 @@ class Relevance:
             raise ConfigError(problems)
         self.companies = companies
         self.watchlists = tuple(lists)
-        self.matcher = Matcher(companies, self.lexicon)
+        self.matcher = Matcher(companies, self.lexicon, curated_companies())
 
     def score(self, item: Item) -> ScoredItem:
         return self.explain(item).scored
@@ -88,12 +91,12 @@ class Relevance:
     def explain(self, item: Item) -> Explanation:
         title = normalise(item.title.strip())
         text = (title + "\n\n" + normalise(item.body))[:MAX_SCAN_CHARS]
-        title_len = len(title)
+        sentences = Sentences.of(text, len(title))
         hits = self.matcher.scan(text)
         terms = [h for h in hits if h.kind == "term"]
-        policy = [h for h in terms if h.key in POLICY_CATEGORIES]
-        event = assess_event(terms, title_len, self.lexicon.weights)
-        ends = sentence_ends(text)
+        targets = [h for h in hits if self._is_target(h)]
+        event = assess_event(terms, targets, sentences, self.lexicon.weights)
+        cues = [h for h in terms if h.key in _MENTION_CUES]
         mentions: dict[str, list[Hit]] = {}
         for hit in hits:
             if hit.kind == "company":
@@ -101,14 +104,7 @@ class Relevance:
         assessed: dict[str, TickerAssessment] = {}
         for ticker, found in mentions.items():
             result = assess_ticker(
-                ticker,
-                found,
-                policy,
-                event,
-                text,
-                ends,
-                title_len,
-                self.companies[ticker].curated,
+                ticker, found, event, cues, sentences, self.companies[ticker].curated
             )
             if result is not None:
                 assessed[ticker] = result
@@ -144,5 +140,20 @@ class Relevance:
         matches.sort(key=lambda m: (-m.score, m.watchlist, m.ticker))
         scored = ScoredItem(item, is_event, event.score, tuple(matches))
         return Explanation(
-            item, text, tuple(hits), event, tuple(assessed.items()), tuple(fired), scored
+            item,
+            text,
+            sentences.title_len,
+            tuple(hits),
+            event,
+            tuple(assessed.items()),
+            tuple(fired),
+            scored,
         )
+
+    def _is_target(self, hit: Hit) -> bool:
+        """A mention of a chip-world company: any curated one, watched or not."""
+        if hit.strength == WEAK:
+            return False
+        if hit.kind == "entity":
+            return True
+        return hit.kind == "company" and self.companies[hit.key].curated

@@ -256,14 +256,21 @@ def _word_end(text: str, end: int, size: int) -> int:
 
 
 def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
-    """A term inside a longer term of the same text ("export" in "export controls") is dropped;
-    so is a second term on exactly the same span (the longer pattern, sorted first, wins)."""
+    """Drops hits that are part of a longer hit: a term inside a longer term ("export" in
+    "export controls"), a second term on exactly the same span (the longer pattern, sorted
+    first, wins), and anything inside a company's name ("Tokyo" in "Tokyo Electron", the weak
+    "Applied" in "Applied Materials"). `hits` are sorted by (start, -end)."""
     kept: list[Hit] = []
-    cover_end = -1
+    term_end = -1
+    name_end = -1
     for hit in hits:
-        if hit.kind == "term" and hit.end <= cover_end:
+        if hit.end <= name_end:
             continue
-        kept.append(hit)
         if hit.kind == "term":
-            cover_end = max(cover_end, hit.end)
+            if hit.end <= term_end:
+                continue
+            term_end = max(term_end, hit.end)
+        elif hit.strength != WEAK:
+            name_end = max(name_end, hit.end)
+        kept.append(hit)
     return kept

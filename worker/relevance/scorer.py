@@ -46,7 +46,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from worker.relevance.matcher import WEAK, Hit
 
@@ -152,6 +152,9 @@ class _Index:
         cats = self.by_sentence.get(sentence, {})
         return [h for c in categories for h in cats.get(c, ())]
 
+    def get_all(self, *categories: str) -> list[Hit]:
+        return [h for cats in self.by_sentence.values() for c in categories for h in cats.get(c, ())]
+
 
 def _cue_before(hit: Hit, cues: Sequence[Hit], chars: int) -> Hit | None:
     for cue in cues:
@@ -174,6 +177,17 @@ def assess_event(
     not) that can anchor a verb."""
     raw = _Index(hits, sentences)
     notes: dict[Hit, str] = {}
+    # A Chinese state body's antitrust case against a foreign chip firm, or one the story ties
+    # to the trade dispute, is a trade measure: it counts as one instead of as a look-alike.
+    waived = bool(raw.get_all("actor_cn", "trade_context"))
+    if waived:
+        converted = []
+        for hit in hits:
+            if hit.key == "antitrust":
+                notes[hit] = "antitrust case in the trade dispute: counted as a state measure"
+                hit = replace(hit, key="measure")
+            converted.append(hit)
+        hits = converted
     live: list[Hit] = []
     for hit in hits:
         if hit.key in EVIDENCE_CATEGORIES:
@@ -212,8 +226,9 @@ def assess_event(
     anchored_sentences = {sentences.index(h.start) for h in anchored}
     if government:
         parts.append(("government body named", weights["actor"]))
-        if any(sentences.index(g.start) in anchored_sentences for g in government):
-            parts.append(("government body beside the evidence", 6))
+    states = government + by_cat.get("country", [])
+    if any(sentences.index(g.start) in anchored_sentences for g in states):
+        parts.append(("government or country beside the evidence", 6))
     counted_consequence = [
         c
         for c in by_cat.get("consequence", [])
@@ -224,9 +239,19 @@ def assess_event(
     title_control = any(h.start < sentences.title_len and h.key == "control" for h in anchored)
     if any(h.start < sentences.title_len for h in anchored):
         parts.append(("evidence in the title", 10))
-    waived = bool(by_cat.get("actor_cn") or by_cat.get("trade_context"))
-    penalties = _lookalike_parts(by_cat, weights, title_control, waived, notes)
-    parts.extend(penalties)
+    # A look-alike term counts where it describes the item (title and lead) or qualifies the
+    # evidence (same sentence); deep in a long body it is about something else.
+    lookalikes: dict[str, list[Hit]] = {}
+    for category in LOOKALIKE_CATEGORIES:
+        for hit in by_cat.get(category, []):
+            if (
+                sentences.where(hit.start) != "body"
+                or sentences.index(hit.start) in anchored_sentences
+            ):
+                lookalikes.setdefault(category, []).append(hit)
+            else:
+                notes[hit] = "look-alike deep in the body, away from the evidence: ignored"
+    parts.extend(_lookalike_parts(lookalikes, weights, title_control))
 
     score = max(0, min(100, sum(p for _, p in parts)))
     counted = [*anchored, *counted_consequence, *government]
@@ -292,11 +317,7 @@ def _evidence_parts(
 
 
 def _lookalike_parts(
-    by_cat: Mapping[str, list[Hit]],
-    weights: Mapping[str, int],
-    title_control: bool,
-    waived: bool,
-    notes: dict[Hit, str],
+    by_cat: Mapping[str, list[Hit]], weights: Mapping[str, int], title_control: bool
 ) -> list[tuple[str, int]]:
     parts: list[tuple[str, int]] = []
     total = 0
@@ -304,10 +325,6 @@ def _lookalike_parts(
         found = by_cat.get(category, [])
         distinct = sorted({h.label.lower() for h in found})[:2]
         if not distinct:
-            continue
-        if category == "antitrust" and waived:
-            for h in found:
-                notes[h] = "waived: a Chinese state body or the trade dispute is named"
             continue
         points = weights[category] * len(distinct)
         if category == "negative" and title_control:
@@ -352,7 +369,7 @@ def assess_ticker(
 
     first = counted[0]
     where = sentences.where(first.start)
-    presence = {"title": 30, "lead": 20, "body": 10}[where] + min(12, 4 * (len(counted) - 1))
+    presence = {"title": 30, "lead": 22, "body": 10}[where] + min(12, 4 * (len(counted) - 1))
     if not curated:
         presence = round(presence * 0.7)
     parts.append((f"named in {where}, {len(counted)}×", presence))
@@ -367,7 +384,7 @@ def assess_ticker(
             points = 20 + (6 if impact else 0)
             label = "in a sentence with policy evidence" + (" and an impact cue" if impact else "")
         elif impact:
-            points, label = 10, "in a sentence saying it is affected"
+            points, label = 18, "in a sentence saying it is affected"
         elif any(abs(e.start - m.start) <= ROLE_NEAR_CHARS for e in event.evidence):
             points, label = 8, f"policy evidence within {ROLE_NEAR_CHARS} characters"
         else:

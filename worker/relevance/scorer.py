@@ -270,19 +270,18 @@ def _anchor(
     s = sentences.index(hit.start)
     objects = index.get(s, "object")
     targets = target_sentences.get(s, [])
+    # A government body anywhere in the sentence, or a country before the term (its subject:
+    # "China tells...", "Japan to require..."; not "Huang urges Japan...").
+    state = index.get(s, *GOVERNMENT) or [c for c in index.get(s, "country") if c.end <= hit.start]
     if hit.key == "control":
         return "control term" if has_domain else None
     if hit.key == "licence":
-        if objects or targets or index.get(s, *GOVERNMENT, "country"):
-            return "licence with its subject"
-        return None
+        return "licence with its subject" if objects or targets or state else None
     if hit.key == "action":
         if any(_near(hit, o, NEAR_CHARS) for o in [*objects, *targets]):
             return "action on an object"
         return None
-    if index.get(s, *GOVERNMENT, "country") and (objects or targets):
-        return "state measure"
-    return None
+    return "state measure" if state and (objects or targets) else None
 
 
 def _missing(category: str) -> str:

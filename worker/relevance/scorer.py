@@ -373,6 +373,7 @@ def assess_ticker(
         presence = round(presence * 0.7)
     parts.append((f"named in {where}, {len(counted)}×", presence))
 
+    key = _key_sentences(event.evidence, sentences)
     best, role, role_label = counted[0], 0, ""
     passing = []
     for m in counted:
@@ -380,8 +381,9 @@ def assess_ticker(
         evidence = evidence_index.get(s, *EVIDENCE_CATEGORIES)
         impact = cue_index.get(s, "impact")
         if evidence:
-            points = 20 + (6 if impact else 0)
+            points = 20 + (6 if impact else 0) + (8 if s in key else 0)
             label = "in a sentence with policy evidence" + (" and an impact cue" if impact else "")
+            label += ", the item's key one" if s in key else ""
         elif impact:
             points, label = 18, "in a sentence saying it is affected"
         elif any(abs(e.start - m.start) <= ROLE_NEAR_CHARS for e in event.evidence):
@@ -401,6 +403,17 @@ def assess_ticker(
     names = tuple(dict.fromkeys(m.label for m in counted))
     evidence_text = make_evidence(sentences, best.start)
     return TickerAssessment(ticker, score, names + event.terms, evidence_text, tuple(parts))
+
+
+def _key_sentences(evidence: Sequence[Hit], sentences: Sentences) -> set[int]:
+    """The sentences that carry the most kinds of evidence (at least two): where the event
+    itself is told. A company named there is what the event is about."""
+    kinds: dict[int, set[str]] = {}
+    for hit in evidence:
+        kind = "actor" if hit.key in GOVERNMENT else hit.key
+        kinds.setdefault(sentences.index(hit.start), set()).add(kind)
+    most = max((len(k) for k in kinds.values()), default=0)
+    return {s for s, k in kinds.items() if len(k) == most} if most >= 2 else set()
 
 
 def make_evidence(sentences: Sentences, pos: int, limit: int = 280) -> str:

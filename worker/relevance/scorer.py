@@ -3,17 +3,21 @@
 Both scores are sums of named parts, so `policywatch explain` can show every point. Weights
 of the lexicon categories come from worker/data/lexicon.yaml; the rest are constants here.
 
-Which terms count. A policy term (control, licence, action, measure) or consequence is
+Which terms count. A policy term (control, instrument, action, relax, measure) or consequence is
 dropped when a negation cue ("do not expect", "little chance of", "no new curbs") ends at most
 CUE_CHARS before it in the same sentence, or a background cue ("earlier", "before", "existing")
 ends at most BACKGROUND_CHARS before it. A live term then counts only when anchored:
   control      always, if the item names any chip-world object or company at all
-  licence      a chip-world object or company, a government body or a country in its sentence
+  instrument   a chip-world object or company, a government body, or a country before it, in its
+               sentence
   action       a chip-world object or company within NEAR_CHARS in its sentence
-  measure      a government body or country, and a chip-world object or company, in its sentence
+  relax        a control, instrument or restricting term within NEAR_CHARS in its sentence
+  measure      a government body (or a country before it) and a chip-world object or company
+               in its sentence
 
 Event score:
-  evidence     each anchored kind (control, licence, action, measure) gives its weight; control
+  evidence     each anchored kind (control, instrument, action, relax, measure) gives its weight;
+               control
                +8 per further distinct control term (up to +16). The strongest kind counts in
                full, the second half, the third a quarter, the fourth an eighth
   actor        `actor` weight when a government body is named; +6 when one shares a sentence
@@ -60,7 +64,7 @@ SPARED_CHARS = 40
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
 
-POLICY_CATEGORIES = ("control", "licence", "action", "measure")
+POLICY_CATEGORIES = ("control", "instrument", "action", "relax", "measure")
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
@@ -275,20 +279,26 @@ def _anchor(
     state = index.get(s, *GOVERNMENT) or [c for c in index.get(s, "country") if c.end <= hit.start]
     if hit.key == "control":
         return "control term" if has_domain else None
-    if hit.key == "licence":
-        return "licence with its subject" if objects or targets or state else None
+    if hit.key == "instrument":
+        return "instrument with its subject" if objects or targets or state else None
     if hit.key == "action":
         if any(_near(hit, o, NEAR_CHARS) for o in [*objects, *targets]):
             return "action on an object"
         return None
+    if hit.key == "relax":
+        # Easing verbs take a rule as their object ("lifts curbs"), not a product ("lifts
+        # outlooks" is not policy).
+        rules = index.get(s, "control", "instrument", "action")
+        return "easing of a rule" if any(_near(hit, r, NEAR_CHARS) for r in rules) else None
     return "state measure" if state and (objects or targets) else None
 
 
 def _missing(category: str) -> str:
     return {
         "control": "nothing in the item is about chips",
-        "licence": "no object, company or government in its sentence",
+        "instrument": "no object, company, government or subject country in its sentence",
         "action": f"no object or company within {NEAR_CHARS} characters",
+        "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
         "measure": "needs a government and a chip target in its sentence",
     }[category]
 
@@ -302,9 +312,10 @@ def _evidence_parts(
         extra = 8 * (min(len(controls), 3) - 1)
         kinds.append((weights["control"] + extra, f"control terms ({len(controls)})"))
     for category, label in (
-        ("licence", "licence or permit"),
+        ("instrument", "rule, licence or permit"),
         ("measure", "state measure on a chip target"),
-        ("action", "restricting or easing action on an object"),
+        ("action", "restricting action on an object"),
+        ("relax", "easing or undoing of a rule"),
     ):
         if any(h.key == category for h in anchored):
             kinds.append((weights[category], label))

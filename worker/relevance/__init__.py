@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from worker.config import WatchlistConfig
 from worker.errors import ConfigError, ConfigProblem
 from worker.models import Item, Match, ScoredItem
-from worker.relevance.directory import Company, curated_companies, resolve_watchlist
+from worker.relevance.directory import (
+    Company,
+    curated_companies,
+    is_chip_company,
+    resolve_watchlist,
+)
 from worker.relevance.lexicon import Lexicon, default_lexicon
 from worker.relevance.matcher import WEAK, Hit, Matcher, fold, normalise
 from worker.relevance.rules import CompiledRule
@@ -83,7 +88,10 @@ class Relevance:
             raise ConfigError(problems)
         self.companies = companies
         self.watchlists = tuple(lists)
-        self.matcher = Matcher(companies, self.lexicon, curated_companies())
+        entities = curated_companies()
+        self.matcher = Matcher(companies, self.lexicon, entities)
+        # Which mentions can anchor a verb: companies whose main business is chips.
+        self._chip = {s for s, c in {**entities, **companies}.items() if is_chip_company(c)}
 
     def score(self, item: Item) -> ScoredItem:
         return self.explain(item).scored
@@ -151,9 +159,5 @@ class Relevance:
         )
 
     def _is_target(self, hit: Hit) -> bool:
-        """A mention of a chip-world company: any curated one, watched or not."""
-        if hit.strength == WEAK:
-            return False
-        if hit.kind == "entity":
-            return True
-        return hit.kind == "company" and self.companies[hit.key].curated
+        """A mention of a chip company, watched or not (see `is_chip_company`)."""
+        return hit.kind in ("company", "entity") and hit.strength != WEAK and hit.key in self._chip

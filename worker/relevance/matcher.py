@@ -57,6 +57,9 @@ _EXCHANGE_SUFFIX = {
 # Reuters suffixes for US venues: <NVDA.O> is Nasdaq's NVDA.
 _US_RIC_SUFFIXES = (".O", ".OQ", ".N", ".A", ".K")
 _CAPS_WINDOW = 40
+# A phone number after a short capitalised name: "TEL 03-3501-2800" is a telephone, not
+# Tokyo Electron.
+_PHONE_AFTER = re.compile(r"[:.]?\s*\+?[\d(][\d\s\-().]{6,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +232,7 @@ class Matcher:
 def _exact_ok(text: str, start: int, end: int, exact: str) -> bool:
     found = text[start:end]
     if found == exact:
-        return True
+        return not (len(exact) <= 4 and exact.isupper() and _phone_follows(text, end))
     # An ALL-CAPS headline writes "MICRON" for "Micron": accept the upper-case form when the
     # text around it has letters and none of them is lower case.
     if found != exact.upper():
@@ -237,6 +240,11 @@ def _exact_ok(text: str, start: int, end: int, exact: str) -> bool:
     around = text[max(0, start - _CAPS_WINDOW) : end + _CAPS_WINDOW]
     letters = [c for c in around if c.isalpha() and c.isascii()]
     return len(letters) > 2 * len(found) and not any(c.islower() for c in letters)
+
+
+def _phone_follows(text: str, end: int) -> bool:
+    m = _PHONE_AFTER.match(text, end)
+    return m is not None and sum(c.isdigit() for c in m.group(0)) >= 7
 
 
 def _boundary_ok(text: str, start: int, end: int, size: int, prefix: bool, label: str) -> bool:

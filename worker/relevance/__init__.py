@@ -88,6 +88,10 @@ class Relevance:
             raise ConfigError(problems)
         self.companies = companies
         self.watchlists = tuple(lists)
+        self._watchlists_of: dict[str, list[_Watchlist]] = {}
+        for wl_ in self.watchlists:
+            for ticker in wl_.tickers:
+                self._watchlists_of.setdefault(ticker, []).append(wl_)
         entities = curated_companies()
         self.matcher = Matcher(companies, self.lexicon, entities)
         # Which mentions can anchor a verb: companies whose main business is chips.
@@ -128,11 +132,9 @@ class Relevance:
         # A user's own rule that fires makes the item an event: it is their definition of one.
         is_event = event.score >= EVENT_THRESHOLD or any(w > 0 for _, _, w in fired)
         matches: list[Match] = []
-        for wl in self.watchlists:
-            for ticker in wl.tickers:
-                a = assessed.get(ticker)
-                if a is None:
-                    continue
+        # Only the tickers the text named: never a loop over every watched ticker.
+        for ticker, a in assessed.items():
+            for wl in self._watchlists_of.get(ticker, ()):
                 score = max(0, min(100, a.score + bonus.get(wl.name, 0)))
                 matches.append(
                     Match(

@@ -91,7 +91,9 @@ def _is_cjk(ch: str) -> bool:
 def _is_word_char(ch: str) -> bool:
     # Han, kana and hangul are letters to isalnum(), but no word boundary separates them from
     # Latin names ("英伟达H20芯片"), so they do not count as word characters here.
-    return (ch.isalnum() or ch == "_") and not _is_cjk(ch)
+    if ch.isascii():
+        return ch.isalnum() or ch == "_"
+    return ch.isalnum() and not _is_cjk(ch)
 
 
 def fold(text: str) -> str:

@@ -71,8 +71,9 @@ LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
 
 _SENTENCE_END = re.compile(r"[.!?。！？…]+[\"'”’)]*(?:\s|$)|[\n\r]")
 _ABBREVIATIONS = frozenset(
-    "sen rep gov gen inc corp co ltd no mr mrs ms dr st jr vs e.g i.e jan feb mar apr jun jul "
-    "aug sep sept oct nov dec approx est fig dept".split()
+    {"sen", "rep", "gov", "gen", "inc", "corp", "co", "ltd", "no", "mr", "mrs", "ms", "dr", "st"}
+    | {"jr", "vs", "e.g", "i.e", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept"}
+    | {"oct", "nov", "dec", "approx", "est", "fig", "dept"}
 )
 
 
@@ -83,7 +84,9 @@ def sentence_ends(text: str) -> list[int]:
     for m in _SENTENCE_END.finditer(text):
         if text[m.start()] == ".":
             word_start = m.start()
-            while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "."):
+            while word_start > 0 and (
+                text[word_start - 1].isalnum() or text[word_start - 1] == "."
+            ):
                 word_start -= 1
             word = text[word_start : m.start()]
             if (len(word) == 1 and word.isupper()) or (
@@ -157,7 +160,9 @@ class _Index:
         return [h for c in categories for h in cats.get(c, ())]
 
     def get_all(self, *categories: str) -> list[Hit]:
-        return [h for cats in self.by_sentence.values() for c in categories for h in cats.get(c, ())]
+        return [
+            h for cats in self.by_sentence.values() for c in categories for h in cats.get(c, ())
+        ]
 
 
 def _cue_before(hit: Hit, cues: Sequence[Hit], chars: int) -> Hit | None:
@@ -374,8 +379,8 @@ def assess_ticker(
         names = tuple(dict.fromkeys(m.label for m in mentions))
         parts.append(("no mention as a target", -40))
         score = max(0, min(100, sum(p for _, p in parts)))
-        evidence = make_evidence(sentences, mentions[0].start)
-        return TickerAssessment(ticker, score, names + event.terms, evidence, tuple(parts))
+        snippet = make_evidence(sentences, mentions[0].start)
+        return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
 
     first = counted[0]
     where = sentences.where(first.start)
@@ -389,9 +394,9 @@ def assess_ticker(
     passing = []
     for m in counted:
         s = sentences.index(m.start)
-        evidence = evidence_index.get(s, *EVIDENCE_CATEGORIES)
+        in_sentence = evidence_index.get(s, *EVIDENCE_CATEGORIES)
         impact = cue_index.get(s, "impact")
-        if evidence:
+        if in_sentence:
             points = 20 + (6 if impact else 0) + (8 if s in key else 0)
             label = "in a sentence with policy evidence" + (" and an impact cue" if impact else "")
             label += ", the item's key one" if s in key else ""
@@ -404,7 +409,7 @@ def assess_ticker(
         if points > role:
             best, role, role_label = m, points, label
         if m.start >= sentences.title_len:
-            passing.append(bool(cue_index.get(s, "passing")) and not evidence)
+            passing.append(bool(cue_index.get(s, "passing")) and not in_sentence)
     if role:
         parts.append((role_label, role))
     in_title = any(m.start < sentences.title_len for m in counted)
@@ -412,8 +417,8 @@ def assess_ticker(
         parts.append(("named only in passing (share moves, rivals, beneficiaries)", -30))
     score = max(0, min(100, sum(p for _, p in parts)))
     names = tuple(dict.fromkeys(m.label for m in counted))
-    evidence_text = make_evidence(sentences, best.start)
-    return TickerAssessment(ticker, score, names + event.terms, evidence_text, tuple(parts))
+    snippet = make_evidence(sentences, best.start)
+    return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
 
 
 def _key_sentences(evidence: Sequence[Hit], sentences: Sentences) -> set[int]:

@@ -3,21 +3,23 @@
 Both scores are sums of named parts, so `policywatch explain` can show every point. Weights
 of the lexicon categories come from worker/data/lexicon.yaml; the rest are constants here.
 
-Which terms count. A policy term (control, instrument, action, relax, measure) or consequence is
+Which terms count. A policy term (control, sanction, instrument, action, relax, measure) or
+consequence is
 dropped when a negation cue ("do not expect", "little chance of", "no new curbs") ends at most
 CUE_CHARS before it in the same sentence, or a background cue ("earlier", "before", "existing")
 ends at most BACKGROUND_CHARS before it. A live term then counts only when anchored:
-  control      always, if the item names any chip-world object or company at all
-  instrument   a chip-world object or company, a government body, or a country before it, in its
-               sentence
+  control      always
+  sanction     if the item names any chip-world object or company at all
+  instrument   a chip-world object or company, a government body or a country in its sentence
   action       a chip-world object or company within NEAR_CHARS in its sentence
+  tariff       a chip-world object (not a company) within NEAR_CHARS in its sentence
   relax        a control, instrument or restricting term within NEAR_CHARS in its sentence
   measure      a government body (or a country before it) and a chip-world object or company
                in its sentence
 
 Event score:
-  evidence     each anchored kind (control, instrument, action, relax, measure) gives its weight;
-               control
+  evidence     each anchored kind (control or sanction, instrument, action, relax, measure) gives
+               its weight; control
                +8 per further distinct control term (up to +16). The strongest kind counts in
                full, the second half, the third a quarter, the fourth an eighth
   actor        `actor` weight when a government body is named; +6 when one shares a sentence
@@ -64,7 +66,7 @@ SPARED_CHARS = 40
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
 
-POLICY_CATEGORIES = ("control", "instrument", "action", "relax", "measure")
+POLICY_CATEGORIES = ("control", "sanction", "instrument", "action", "tariff", "relax", "measure")
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
@@ -245,7 +247,9 @@ def assess_event(
     ]
     if counted_consequence:
         parts.append(("cost or revenue effect near the evidence", weights["consequence"]))
-    title_control = any(h.start < sentences.title_len and h.key == "control" for h in anchored)
+    title_control = any(
+        h.start < sentences.title_len and h.key in ("control", "sanction") for h in anchored
+    )
     if any(h.start < sentences.title_len for h in anchored):
         parts.append(("evidence in the title", 10))
     # A look-alike term counts where it describes the item (title and lead) or qualifies the
@@ -283,27 +287,36 @@ def _anchor(
     # "China tells...", "Japan to require..."; not "Huang urges Japan...").
     state = index.get(s, *GOVERNMENT) or [c for c in index.get(s, "country") if c.end <= hit.start]
     if hit.key == "control":
-        return "control term" if has_domain else None
+        return "control term"
+    if hit.key == "sanction":
+        return "trade weapon in a chip story" if has_domain else None
     if hit.key == "instrument":
-        return "instrument with its subject" if objects or targets or state else None
+        # "licences for China": a rule or licence about a country is about trade.
+        if objects or targets or state or index.get(s, "country"):
+            return "instrument with its subject"
+        return None
     if hit.key == "action":
         if any(_near(hit, o, NEAR_CHARS) for o in [*objects, *targets]):
             return "action on an object"
         return None
+    if hit.key == "tariff":
+        # A duty is on goods: chips must be what it taxes, not a company that also sells washers.
+        return "tariff on chips" if any(_near(hit, o, NEAR_CHARS) for o in objects) else None
     if hit.key == "relax":
         # Easing verbs take a rule as their object ("lifts curbs"), not a product ("lifts
         # outlooks" is not policy).
-        rules = index.get(s, "control", "instrument", "action")
+        rules = index.get(s, "control", "sanction", "instrument", "action")
         return "easing of a rule" if any(_near(hit, r, NEAR_CHARS) for r in rules) else None
     return "state measure" if state and (objects or targets) else None
 
 
 def _missing(category: str) -> str:
     return {
-        "control": "nothing in the item is about chips",
+        "sanction": "nothing in the item is about chips",
         "instrument": "no object, company, government or subject country in its sentence",
         "action": f"no object or company within {NEAR_CHARS} characters",
         "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
+        "tariff": f"no chip goods within {NEAR_CHARS} characters",
         "measure": "needs a government and a chip target in its sentence",
     }[category]
 
@@ -312,7 +325,7 @@ def _evidence_parts(
     anchored: Sequence[Hit], weights: Mapping[str, int], parts: list[tuple[str, int]]
 ) -> None:
     kinds: list[tuple[int, str]] = []
-    controls = {h.label.lower() for h in anchored if h.key == "control"}
+    controls = {h.label.lower() for h in anchored if h.key in ("control", "sanction")}
     if controls:
         extra = 8 * (min(len(controls), 3) - 1)
         kinds.append((weights["control"] + extra, f"control terms ({len(controls)})"))
@@ -321,6 +334,7 @@ def _evidence_parts(
         ("measure", "state measure on a chip target"),
         ("action", "restricting action on an object"),
         ("relax", "easing or undoing of a rule"),
+        ("tariff", "tariff on chips"),
     ):
         if any(h.key == category for h in anchored):
             kinds.append((weights[category], label))
@@ -427,6 +441,7 @@ def _key_sentences(evidence: Sequence[Hit], sentences: Sentences) -> set[int]:
     kinds: dict[int, set[str]] = {}
     for hit in evidence:
         kind = "actor" if hit.key in GOVERNMENT else hit.key
+        kind = "control" if kind == "sanction" else kind
         kinds.setdefault(sentences.index(hit.start), set()).add(kind)
     most = max((len(k) for k in kinds.values()), default=0)
     return {s for s, k in kinds.items() if len(k) == most} if most >= 2 else set()

@@ -1,50 +1,56 @@
 """Scores: is an item a policy event (0-100), and how much it matters to each ticker (0-100).
 
-Both scores are sums of named parts, so `policywatch explain` can show every point. Weights
-of the lexicon categories come from worker/data/lexicon.yaml; the rest are constants here.
+Both scores are sums of named parts, so `policywatch explain` can show every point. The weights
+of the lexicon categories come from worker/data/lexicon.yaml (which also says what each
+category holds); the other numbers are constants here. The title is its own sentence; the lead
+is the first LEAD_CHARS characters of the body.
 
-Which terms count. A policy term (control, sanction, instrument, action, relax, measure) or
-consequence is
-dropped when a negation cue ("do not expect", "little chance of", "no new curbs") ends at most
-CUE_CHARS before it in the same sentence, or a background cue ("earlier", "before", "existing")
-ends at most BACKGROUND_CHARS before it. A live term then counts only when anchored:
-  control      always
-  sanction     if the item names any chip-world object or company at all
-  instrument   a chip-world object or company, a government body or a country in its sentence
-  action       a chip-world object or company within NEAR_CHARS in its sentence
-  tariff       a chip-world object (not a company) within NEAR_CHARS in its sentence
-  relax        a control, instrument or restricting term within NEAR_CHARS in its sentence
-  measure      a government body (or a country before it) and a chip-world object or company
-               in its sentence
+Which terms count. A policy term (control, sanction, instrument, action, tariff, relax, measure)
+or a consequence is dropped when a negation cue ("do not expect", "little chance of", "analysts
+expect", "lobbies") ends at most CUE_CHARS before it in its sentence, or a background cue
+("earlier", "existing") at most BACKGROUND_CHARS before it. A live term counts when anchored:
+  control      always (export-control instruments: Entity List, FDPR, licence requirement)
+  sanction     when the item names any chip-world object or chip company at all
+  instrument   a chip-world object or chip company, a government body or a country, in its
+               sentence ("licences for China")
+  action       a chip-world object or chip company within NEAR_CHARS, in its sentence
+  tariff       a chip-world object (not a company) within NEAR_CHARS, in its sentence
+  relax        a control, sanction, instrument or restricting term within NEAR_CHARS, in its
+               sentence ("lifts curbs"; not "lifts outlooks")
+  measure      a government body, or a country before the term, and a chip-world object or
+               chip company, in its sentence ("China tells firms to stop buying Nvidia chips")
+A chip company is one whose main segment is in the chip world (not cloud, internet, consumer
+electronics, telecom or surveillance), watched or not. Antitrust terms turn into measures when a
+Chinese state body or the trade dispute is named: such probes of foreign chip firms are trade
+weapons.
 
 Event score:
-  evidence     each anchored kind (control or sanction, instrument, action, relax, measure) gives
-               its weight; control
-               +8 per further distinct control term (up to +16). The strongest kind counts in
-               full, the second half, the third a quarter, the fourth an eighth
-  actor        `actor` weight when a government body is named; +6 when one shares a sentence
-               with anchored evidence
-  consequence  `consequence` weight when a charge or revenue effect sits within two sentences
-               of anchored evidence
+  evidence     each anchored kind gives its weight (control and sanction together as one
+               kind, +8 per further distinct term, up to +16). The strongest kind counts in
+               full, the second half, the third a quarter, and so on
+  government   `actor` weight when a government body is named
+  beside       +6 when a government body or a country shares a sentence with the evidence
+  consequence  `consequence` weight when a charge or revenue effect lies within two sentences
+               of the evidence
   title        +10 when the title itself carries anchored evidence
-  look-alikes  each category's weight per distinct term, at most two per category, at most
-               -60 in all: `negative` (halved when the title has a control term), `not_policy`,
-               `no_news`, and `antitrust` (waived when a Chinese state body or the trade
-               dispute is named: such probes are trade measures)
+  look-alikes  each category's weight per distinct term (at most two per category, -60 in
+               all), counted in the title and lead, or beside the evidence in the body:
+               `negative` topics (halved when the title has a control term), `not_policy`
+               story types, `no_news`, and `antitrust` unless turned into a measure
 An item is a policy event at EVENT_THRESHOLD or more.
 
-Ticker score (capped at 0-100):
+Ticker score (0-100):
   event        0.4 × event score
-  presence     30 if the company is named in the title, 20 in the lead (first LEAD_CHARS of the
-               body), else 10; +4 per further mention (up to +12); × 0.7 for names derived from
-               legal names (not curated). A weak name ("Applied", "Lam") counts only beside a
-               strong one
-  role         the best mention: +20 in a sentence with anchored evidence (+6 more when that
-               sentence also says the company is hit: "covered", "affected"); else +10 with such
-               an impact cue alone; else +8 with evidence within 250 characters
-  passing      -30 when every mention outside the title sits in a sentence that has a passing
-               cue ("shares of", "rival", "could benefit") and no evidence
-  not target   mentions next to a "spared" cue ("left out", "bought from") do not count
+  presence     30 when the company is named in the title, 22 in the lead, else 10; +4 per further
+               mention (up to +12); × 0.7 for names derived from legal names (not curated).
+               Weak names ("Applied", "Lam") count only beside a strong one; a mention next to
+               a spared cue ("left out", "bought from") does not count at all
+  role         its best mention: +20 in a sentence with counted evidence (+6 when the sentence
+               also says the company is hit: "covered", "exposed"; +8 when it is the item's key
+               sentence, the one with the most kinds of evidence); else +18 for an impact cue
+               alone; else +8 for evidence within ROLE_NEAR_CHARS characters
+  passing      -30 when the company is not in the title and every mention sits in a sentence
+               with a passing cue ("shares of", "rival", "could benefit") and no evidence
 """
 
 from __future__ import annotations

@@ -162,4 +162,6 @@ class Relevance:
 
     def _is_target(self, hit: Hit) -> bool:
         """A mention of a chip company, watched or not (see `is_chip_company`)."""
-        return hit.kind in ("company", "entity") and hit.strength != WEAK and hit.key in self._chip
+        if hit.kind not in ("company", "entity") or hit.strength == WEAK:
+            return False
+        return hit.key in self._chip

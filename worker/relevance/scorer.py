@@ -13,7 +13,7 @@ expect", "lobbies") ends at most CUE_CHARS before it in its sentence, or a backg
   sanction     when the item names any chip-world object or chip company at all
   instrument   a chip-world object or chip company, a government body or a country, in its
                sentence ("licences for China")
-  action       a chip-world object or chip company within NEAR_CHARS, in its sentence
+  action       a chip-world object or a chip company within NEAR_CHARS, in its sentence
   tariff       a chip-world object (not a company) within NEAR_CHARS, in its sentence
   relax        a control, sanction, instrument or restricting term within NEAR_CHARS, in its
                sentence ("lifts curbs"; not "lifts outlooks")

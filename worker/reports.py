@@ -1,9 +1,15 @@
-"""Plain-text reports the CLI prints: a cycle's outcome, and how an item's score was built."""
+"""Plain-text reports the CLI prints: a cycle's outcome, how an item's score was built, the
+deliveries table and the channels list."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from worker.config import Settings
+from worker.models import Delivery, DeliveryState, DisabledChannel
 from worker.relevance import Explanation
 from worker.relevance.scorer import EVENT_THRESHOLD, LEAD_CHARS
 
@@ -86,3 +92,78 @@ def _where(pos: int, title_len: int) -> str:
     if pos < title_len:
         return "title"
     return "lead" if pos < title_len + 2 + LEAD_CHARS else "body"
+
+
+def _ago(seconds: float) -> str:
+    """A short age: 45s, 12m, 3h, 2d."""
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _next_try(delivery: Delivery, now: datetime) -> str:
+    if delivery.state is DeliveryState.SENDING:
+        return "sending"
+    if delivery.state not in (DeliveryState.PENDING, DeliveryState.FAILED):
+        return "-"
+    wait = (delivery.next_attempt_at - now).total_seconds()
+    return "now" if wait <= 0 else f"in {_ago(wait)}"
+
+
+def render_deliveries(
+    rows: Sequence[Delivery], now: datetime, disabled: Sequence[DisabledChannel] = ()
+) -> str:
+    """The `deliveries` table: id, channel, state, tries, age, next try and last error; then a
+    count per state and the channels switched off because their target is gone."""
+    header = ("ID", "CHANNEL", "STATE", "TRIES", "AGE", "NEXT", "LAST ERROR")
+    table = [
+        (
+            d.id,
+            d.channel,
+            d.state.value,
+            str(d.attempts),
+            _ago((now - d.created_at).total_seconds()),
+            _next_try(d, now),
+            d.last_error or "-",
+        )
+        for d in rows
+    ]
+    widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + row[-1]
+        for row in [header, *table]
+    ]
+    counts = Counter(d.state.value for d in rows)
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    lines.append(f"{len(rows)} deliveries: {summary}")
+    lines.extend(
+        f"channel {c.name} is disabled{_since(c, now)}: {c.reason}"
+        f" (policywatch channels enable {c.name})"
+        for c in disabled
+    )
+    return "\n".join(lines)
+
+
+def _since(channel: DisabledChannel, now: datetime) -> str:
+    return f" for {_ago((now - channel.since).total_seconds())}" if channel.since else ""
+
+
+def render_channels(settings: Settings, disabled: Sequence[DisabledChannel], now: datetime) -> str:
+    """Each configured channel: its type, where it sends (host only), its pace and whether it
+    is disabled (and why); then disabled channels that are no longer in the config."""
+    from worker.sendtest import describe_target
+
+    off = {c.name: c for c in disabled}
+    lines = []
+    for name, config in settings.channels.items():
+        pace = f"1 per {config.min_interval_s:g}s" if config.min_interval_s else "unpaced"
+        state = "ok"
+        if name in off:
+            state = f"DISABLED{_since(off[name], now)}: {off[name].reason}"
+        lines.append(f"{name}: {config.type} to {describe_target(config)}, {pace}; {state}")
+    for name, channel in off.items():
+        if name not in settings.channels:
+            lines.append(f"{name}: not in the config; disabled: {channel.reason}")
+    return "\n".join(lines) or "no channels configured"

@@ -343,3 +343,13 @@ def test_the_event_score_does_not_depend_on_the_watchlist(relevance: Relevance) 
     narrow = Relevance([WatchlistConfig(name="one", tickers=["AAPL"])])
     assert narrow.score(item).event_score == relevance.score(item).event_score
     assert narrow.score(item).policy_event
+
+
+def test_a_weak_name_in_the_title_does_not_put_the_company_there(score: Score) -> None:
+    scored = score(
+        "US curbs HBM exports to China; Samsung Electronics hit hardest",
+        "The Commerce Department said high-bandwidth memory sales to China need a licence, "
+        "which will cost Samsung Electronics most. Shares of SK hynix also fell.",
+    )
+    assert "005930.KS" in alerted(scored)
+    assert "000660.KS" not in alerted(scored)

@@ -43,8 +43,9 @@ Ticker score (0-100):
   event        0.4 × event score
   presence     30 when the company is named in the title, 22 in the lead, else 10; +4 per further
                mention (up to +12); × 0.7 for names derived from legal names (not curated).
-               Weak names ("Applied", "Lam") count only beside a strong one; a mention next to
-               a spared cue ("left out", "bought from") does not count at all
+               Weak names ("Applied", "Lam", "HBM") count only beside a strong one, and then
+               only as further mentions; a mention next to a spared cue ("left out", "bought
+               from") does not count at all
   role         its best mention: +20 in a sentence with counted evidence (+6 when the sentence
                also says the company is hit: "covered", "exposed"; +8 when it is the item's key
                sentence, the one with the most kinds of evidence); else +18 for an impact cue
@@ -402,7 +403,10 @@ def assess_ticker(
         snippet = make_evidence(sentences, mentions[0].start)
         return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
 
-    first = counted[0]
+    # Where the company is named, and what role it plays, come from its strong names; a weak
+    # one ("HBM" for three memory makers) only adds to the count.
+    strong = [m for m in counted if m.strength != WEAK]
+    first = strong[0]
     where = sentences.where(first.start)
     presence = {"title": 30, "lead": 22, "body": 10}[where] + min(12, 4 * (len(counted) - 1))
     if not curated:
@@ -410,9 +414,9 @@ def assess_ticker(
     parts.append((f"named in {where}, {len(counted)}×", presence))
 
     key = _key_sentences(event.evidence, sentences)
-    best, role, role_label = counted[0], 0, ""
+    best, role, role_label = first, 0, ""
     passing = []
-    for m in counted:
+    for m in strong:
         s = sentences.index(m.start)
         in_sentence = evidence_index.get(s, *EVIDENCE_CATEGORIES)
         impact = cue_index.get(s, "impact")
@@ -432,7 +436,7 @@ def assess_ticker(
             passing.append(bool(cue_index.get(s, "passing")) and not in_sentence)
     if role:
         parts.append((role_label, role))
-    in_title = any(m.start < sentences.title_len for m in counted)
+    in_title = any(m.start < sentences.title_len for m in strong)
     if passing and all(passing) and not in_title:
         parts.append(("named only in passing (share moves, rivals, beneficiaries)", -30))
     score = max(0, min(100, sum(p for _, p in parts)))

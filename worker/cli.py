@@ -246,6 +246,64 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _figure(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+def _print_eval(report: Any, subset: str, source: str) -> None:
+    from worker.evaluation import Counts
+
+    def row(label: str, c: Counts) -> str:
+        return (
+            f"  {label:<22} {_figure(c.precision)}  {_figure(c.recall)}  {_figure(c.f1)}"
+            f"  {c.tp:>4} {c.fp:>4} {c.fn:>4}"
+        )
+
+    ev = report.event
+    print(f"{source}: {ev.items} items ({subset}), {len(report.tickers)} tickers")
+    print(f"  {'(item, ticker) alerts':<22} P      R      F1      TP   FP   FN")
+    print(row("overall", report.overall))
+    print(
+        f"  policy_event accuracy {_figure(ev.accuracy)} ({ev.correct}/{ev.items}); "
+        f"P {_figure(ev.counts.precision)} R {_figure(ev.counts.recall)}"
+    )
+    print("per ticker:")
+    for ticker, counts in report.per_ticker.items():
+        print(row(ticker, counts))
+    print("per category:                P      R      F1      TP   FP   FN  event accuracy")
+    for name, cat in sorted(report.per_category.items()):
+        print(f"{row(name, cat.alerts)}  {_figure(cat.event.accuracy)} ({cat.event.items})")
+    for heading, errors in (("misses", report.misses), ("false alarms", report.false_alarms)):
+        print(f"{heading} ({len(errors)}):")
+        for e in errors:
+            print(f"  {e.item_id:<10} {e.ticker:<10} score {e.score:>3}  {e.title}")
+    print(f"policy_event errors ({len(report.event_errors)}):")
+    for e in report.event_errors:
+        want = "event" if e.expected else "not an event"
+        print(f"  {e.item_id:<10} should be {want:<12} event score {e.event_score:>3}  {e.title}")
+    if report.unwatched:
+        listed = ", ".join(f"{t} ({n})" for t, n in report.unwatched.items())
+        print(f"labels for tickers no watchlist watches (ignored): {listed}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from worker.evaluation import evaluate, evaluation_watchlist, load_labelled, select
+    from worker.relevance import Relevance
+
+    if args.config:
+        settings = _load(args)
+        relevance = Relevance(settings.watchlists, source_file=settings.source_file)
+    else:
+        relevance = Relevance([evaluation_watchlist()])
+    labelled = select(load_labelled(args.input), args.subset)
+    report = evaluate(relevance, labelled)
+    if args.json:
+        print(json.dumps({"subset": args.subset, **report.as_dict()}, ensure_ascii=False))
+    else:
+        _print_eval(report, args.subset, args.input)
+    return 0
+
+
 def cmd_send_test(args: argparse.Namespace) -> int:
     from worker.channels import build_channel
     from worker.errors import DeliveryError, TargetGoneError
@@ -651,6 +709,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", action="append", choices=[s.value for s in DeliveryState])
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_deliveries)
+
+    p = sub.add_parser("eval", help="precision and recall of alerts against a labelled set")
+    p.add_argument("input", help="labelled JSON Lines (items plus policy_event and relevant)")
+    p.add_argument(
+        "--config", "-c", default=None, help="YAML config (default: the 20-ticker evaluation list)"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object instead of a report")
+    p.add_argument(
+        "--subset",
+        choices=["all", "tune", "held-out"],
+        default="all",
+        help="all items, or the tuning two thirds / held-out third (split by id hash)",
+    )
+    p.set_defaults(func=cmd_eval)
 
     p = with_config(sub.add_parser("status", help="feeds, channels, deliveries, scheduler"))
     p.add_argument("--json", action="store_true", help="print JSON for scripts")

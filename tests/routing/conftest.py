@@ -9,10 +9,32 @@ from pathlib import Path
 
 import pytest
 
-from worker.config import parse_settings
-from worker.models import Item, Notification
+from tests.routing.stories import SCORES
+from worker.config import WatchlistConfig, parse_settings
+from worker.models import Item, Match, Notification, ScoredItem
 from worker.pipeline import Pipeline
+from worker.relevance import Relevance
 from worker.store.sqlite import SqliteStore
+
+
+class ScriptedRelevance:
+    """Scores items from a table (tests/routing/stories.py SCORES) instead of the scorer, so
+    routing tests do not move when scoring is tuned. Every listed item is a policy event; a
+    match alerts at the watchlist's min_score (60 here)."""
+
+    def __init__(self, watchlists: list[WatchlistConfig], scores: dict[str, dict[str, int]]):
+        self.companies = Relevance(watchlists).companies
+        self._scores = scores
+        self._watchlist = watchlists[0].name
+
+    def score(self, item: Item) -> ScoredItem:
+        found = self._scores.get(item.id, {})
+        evidence = item.summary.split(". ")[0]  # the lead sentence
+        matches = tuple(
+            Match(item.id, ticker, self._watchlist, score, score >= 60, ("scripted",), evidence)
+            for ticker, score in sorted(found.items(), key=lambda kv: -kv[1])
+        )
+        return ScoredItem(item, bool(found), 90 if found else 0, matches)
 
 
 class FakeClock:
@@ -103,7 +125,8 @@ def make_desk(tmp_path: Path) -> Iterator[MakeDesk]:
         store = SqliteStore(tmp_path / db)
         recorders = {name: Recorder(name) for name in channels}
         fake = clock or FakeClock(start)
-        pipeline = Pipeline(settings, store, recorders, clock=fake)  # type: ignore[arg-type]
+        relevance = ScriptedRelevance(settings.watchlists, SCORES)
+        pipeline = Pipeline(settings, store, recorders, relevance=relevance, clock=fake)  # type: ignore[arg-type]
         desk = Desk(pipeline, fake, recorders, store)
         opened.append(desk)
         return desk

@@ -226,3 +226,24 @@ STORIES = [
 
 EVENT = {item.id: event for event, item in STORIES}
 ITEMS = {item.id: item for _, item in STORIES}
+
+# The scores routing tests give each story's tickers (routing is tested apart from scoring,
+# so a change in the scorer does not move these tests): item id → {ticker: score}.
+SCORES: dict[str, dict[str, int]] = {
+    "wire-h20": {"NVDA": 100},
+    "desk-h20": {"NVDA": 96},
+    "asia-h20": {"NVDA": 97, "AMD": 71},
+    "gtw-h20": {"NVDA": 100},
+    "pulse-h20": {"NVDA": 100},
+    "wire-amd": {"AMD": 87},
+    "ledger-amd": {"AMD": 100},
+    "wire-h20-resume": {"NVDA": 90},
+    "gtw-h20-resume": {"NVDA": 93},
+    "wire-h20-q1": {"NVDA": 91},
+    "gtw-el": {"000977.SZ": 94},
+    "desk-el": {"000977.SZ": 88},
+    "desk-samr": {"NVDA": 80},
+    "ctb-samr": {"NVDA": 75},
+    "asia-share": {"NVDA": 86, "AMD": 82},
+    "wire-guidance": {"NVDA": 84},
+}

@@ -30,8 +30,7 @@ def test_a_later_reversal_and_a_new_charge_alert_again(make_desk: MakeDesk) -> N
     desk.feed(ITEMS["wire-h20-resume"], ITEMS["gtw-h20-resume"])
     desk.deliver()
     nvda = [a.item_id for n in desk.sent("desk") for a in n.alerts if a.ticker == "NVDA"]
-    # (the relevance scorer does not take wire-h20-resume for a policy event; its rewrite is)
-    assert nvda == ["wire-h20", "wire-h20-q1", "gtw-h20-resume"]
+    assert nvda == ["wire-h20", "wire-h20-q1", "wire-h20-resume"]
 
 
 def test_a_reversal_reported_within_the_hour_is_still_its_own_story(make_desk: MakeDesk) -> None:

@@ -48,6 +48,7 @@ class StoryView:
     also_tickers: tuple[tuple[str, int], ...]
     sources: tuple[SourceView, ...]
     more_sources: int
+    is_ref: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +58,24 @@ class CrossRef:
     shown_under: str
     score: int
     title: str
+    is_ref: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class TickerSection:
+    """One ticker's stories and pointers to stories shown under other tickers; `entries` holds
+    both, best score first."""
+
     ticker: str
     company: str
     top_score: int
     stories: tuple[StoryView, ...]
     see_also: tuple[CrossRef, ...]
+
+    @property
+    def entries(self) -> list[StoryView | CrossRef]:
+        both: list[StoryView | CrossRef] = [*self.stories, *self.see_also]
+        return sorted(both, key=lambda e: (-e.score, e.is_ref))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from tests.routing.stories import ITEMS
 from tests.routing.test_grouping import fresh
 from worker.digest_view import digest_view
 from worker.digests import digest_mark
+from worker.models import Alert, Notification
 
 PM = {"pm": "mode: digest\nschedule: daily 08:00\ntimezone: America/New_York"}
 NY = ZoneInfo("America/New_York")
@@ -146,3 +147,32 @@ def test_instant_and_digest_channels_get_the_same_story_each_in_their_way(
     [digest] = desk.sent("pm")
     [story] = digest_view(digest, NY).sections[0].stories
     assert [s.source for s in story.sources] == ["Policy Desk"]
+
+
+def test_a_section_lists_its_stories_and_pointers_in_one_ranking() -> None:
+    def alert(ticker: str, score: int, story: str) -> Alert:
+        return Alert(
+            id=f"a-{ticker}-{story}",
+            watchlist="semis",
+            ticker=ticker,
+            channel="pm",
+            event_key=story,
+            item_id=story,
+            score=score,
+            title=f"story {story}",
+            link="",
+            source="wire",
+            published=None,
+            evidence="",
+            terms=(),
+            created_at=at(2025, 6, 2, 12, 0),
+            cluster_id=story,
+        )
+
+    note = Notification(
+        "d", "pm", (alert("AMD", 60, "small"), alert("NVDA", 90, "big"), alert("AMD", 80, "big"))
+    )
+    sections = {s.ticker: s for s in digest_view(note, NY).sections}
+    amd = sections["AMD"]
+    assert [(e.score, e.is_ref) for e in amd.entries] == [(80, True), (60, False)]
+    assert [s.title for s in sections["NVDA"].stories] == ["story big"]

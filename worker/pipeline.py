@@ -19,9 +19,19 @@ from worker.channels import Channel
 from worker.config import FeedConfig, Settings
 from worker.errors import DeliveryError, SourceError, TargetGoneError
 from worker.models import Delivery, FeedState, Item, Notification, ScoredItem
+from worker.politeness import (
+    LAST_NEW_ITEM_AT,
+    HostLimiter,
+    adopt_config,
+    after_failure,
+    after_success,
+    is_due,
+    polled_feed,
+    user_agent_for,
+)
 from worker.relevance import Relevance
 from worker.routing import alerts_for, deliveries_for
-from worker.sources import poll_source
+from worker.sources import mark_done, poll_source
 from worker.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,9 +45,10 @@ def utc_now() -> datetime:
 @dataclass(frozen=True)
 class PollOutcome:
     feed: str
-    status: str  # "new", "unchanged", "not-modified", "error", "disabled"
+    status: str  # "new", "unchanged", "not-modified", "error", "disabled", "waiting"
     items: tuple[Item, ...] = ()
     error: str = ""
+    consumed: tuple[str, ...] = ()  # files a folder source read; see finish_poll
 
 
 @dataclass(frozen=True)
@@ -65,8 +76,10 @@ class Pipeline:
         relevance: Relevance | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
+        hosts: HostLimiter | None = None,
     ) -> None:
         self.settings = settings
+        self.hosts = hosts or HostLimiter(settings.polling.max_per_host)
         self.store = store
         self.channels = channels
         self.relevance = relevance or Relevance(
@@ -82,45 +95,70 @@ class Pipeline:
 
     # polling
     def poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
-        """Fetch one feed, remember its validators, return the items it holds now."""
+        """Fetch one feed politely (see worker/politeness.py), remember what it said, return
+        the items it holds now. A feed that is backing off is not fetched ("waiting")."""
         now = self.clock()
-        state = self.store.get_feed_state(feed.name) or FeedState(name=feed.name, url=feed.url)
+        state = adopt_config(self.store.get_feed_state(feed.name), feed)
         if state.disabled_reason:
             return PollOutcome(feed.name, "disabled", error=state.disabled_reason)
+        if not is_due(state, now):
+            due = f"{state.next_poll_at:%Y-%m-%d %H:%M:%S} UTC" if state.next_poll_at else "later"
+            return PollOutcome(feed.name, "waiting", error=f"backing off until {due}")
+        polled = polled_feed(feed, state)
+        user_agent = user_agent_for(feed, self.settings)
         try:
-            result = poll_source(feed, state, client, self.settings.user_agent, self.base_dir)
+            with self.hosts.slot(polled.url):
+                result = poll_source(polled, state, client, user_agent, self.base_dir)
         except SourceError as exc:
-            failures = state.consecutive_failures + 1
-            self.store.save_feed_state(
-                replace(
-                    state,
-                    last_polled_at=now,
-                    last_error=str(exc),
-                    consecutive_failures=failures,
-                    next_poll_at=now + timedelta(seconds=feed.every),
-                )
-            )
-            log.warning("feed %s failed (%d in a row): %s", feed.name, failures, exc)
-            return PollOutcome(feed.name, "error", error=str(exc))
+            backoff_max_s = self.settings.polling.backoff_max_s
+            failed = after_failure(state, polled, exc, now, self.rng, backoff_max_s)
+            self.store.save_feed_state(failed)
+            self._log_failure(feed, failed, exc, now)
+            status = "disabled" if failed.disabled_reason else "error"
+            return PollOutcome(feed.name, status, error=str(exc))
         for warning in result.warnings:
             log.warning("feed %s: %s", feed.name, warning)
-        self.store.save_feed_state(
-            replace(
-                state,
-                url=feed.url,
-                etag=result.etag or state.etag,
-                last_modified=result.last_modified or state.last_modified,
-                last_polled_at=now,
-                last_success_at=now,
-                last_error="",
-                consecutive_failures=0,
-                next_poll_at=now + timedelta(seconds=feed.every),
-                items_seen=state.items_seen + len(result.items),
+        polled_state = after_success(state, polled, result, now)
+        if polled_state.url != polled.url:
+            log.warning(
+                "feed %s moved permanently to %s; polling it there from now on (update the"
+                " config's url to match)",
+                feed.name,
+                polled_state.url,
             )
-        )
+        self.store.save_feed_state(polled_state)
         if result.not_modified:
-            return PollOutcome(feed.name, "not-modified")
-        return PollOutcome(feed.name, "new", tuple(self._fresh(feed, result.items, now)))
+            return PollOutcome(feed.name, "not-modified", consumed=result.consumed)
+        items = tuple(self._fresh(feed, result.items, now))
+        return PollOutcome(feed.name, "new", items, consumed=result.consumed)
+
+    def _log_failure(
+        self, feed: FeedConfig, state: FeedState, exc: SourceError, now: datetime
+    ) -> None:
+        if state.disabled_reason:
+            log.error("feed %s disabled: %s (%s)", feed.name, state.disabled_reason, exc)
+            return
+        wait = ((state.next_poll_at or now) - now).total_seconds()
+        log.warning(
+            "feed %s failed (%d in a row), next try in %.0fs: %s",
+            feed.name,
+            state.consecutive_failures,
+            wait,
+            exc,
+        )
+
+    def finish_poll(self, outcome: PollOutcome) -> None:
+        """After the polled items are stored: files a watched folder handed over move to done/."""
+        if outcome.consumed:
+            mark_done(outcome.consumed)
+
+    def note_new_items(self, feed: str, count: int) -> None:
+        """Remember when a feed last brought new items (for silent-feed reports)."""
+        state = self.store.get_feed_state(feed)
+        if state is None or count <= 0:
+            return
+        now = self.clock().isoformat()
+        self.store.save_feed_state(replace(state, extra={**state.extra, LAST_NEW_ITEM_AT: now}))
 
     def _fresh(self, feed: FeedConfig, items: Sequence[Item], now: datetime) -> list[Item]:
         max_age = feed.max_age or self.settings.max_age
@@ -146,6 +184,7 @@ class Pipeline:
             a for s in scored for a in alerts_for(s, self._watchlists, self._company_names, now)
         ]
         created = self.store.record_batch(feed, new_ids, alerts, deliveries_for(alerts, now), now)
+        self.note_new_items(feed, len(new_ids))
         for s in scored:
             for m in s.matches:
                 if m.alert:

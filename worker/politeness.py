@@ -33,7 +33,6 @@ from worker.models import FeedState
 from worker.sources import PollResult
 
 MAX_RETRY_AFTER_S = 86_400.0
-DUE_EARLY_S = 1.0  # a scheduler firing a moment early still counts as on time
 JITTER = 0.1
 # FeedState.extra keys
 CONFIG_URL = "config_url"  # the config URL the stored state belongs to
@@ -75,7 +74,7 @@ def is_due(state: FeedState, now: datetime) -> bool:
     """False while a failing feed waits out its backoff or a Retry-After."""
     if state.consecutive_failures == 0 or state.next_poll_at is None:
         return True
-    return state.next_poll_at <= now + timedelta(seconds=DUE_EARLY_S)
+    return state.next_poll_at <= now
 
 
 def backoff_s(failures: int, every_s: float, max_s: float, rng: random.Random) -> float:

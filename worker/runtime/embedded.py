@@ -88,12 +88,20 @@ class EmbeddedRuntime:
         alerts = sum(1 for s in scored for m in s.matches if m.alert)
         return outcome, len(scored), alerts
 
+    def poll_safely(self, feed: FeedConfig) -> tuple[PollOutcome, int, int]:
+        """poll_and_process, with any unexpected fault kept to this feed's outcome."""
+        try:
+            return self.poll_and_process(feed)
+        except Exception as exc:  # a task boundary: one feed's bug must not stop the others
+            log.exception("polling %s failed unexpectedly", feed.name)
+            return PollOutcome(feed.name, "error", error=f"unexpected {type(exc).__name__}"), 0, 0
+
     def run_once(self) -> CycleReport:
         report = CycleReport()
         # Submitted round-robin across hosts so the per-host cap does not idle the pool;
         # reported in config order.
         futures = {
-            f.name: self._pool.submit(self.poll_and_process, f)
+            f.name: self._pool.submit(self.poll_safely, f)
             for f in interleave_by_host(self.settings.feeds)
         }
         for feed in self.settings.feeds:
@@ -177,10 +185,10 @@ class EmbeddedRuntime:
                 return  # the start-up poll of a slow feed is still running
             self._in_flight.add(feed.name)
         try:
-            self.poll_and_process(feed)
+            self.poll_safely(feed)
             self._follow_backoff(feed)
         except Exception:  # a task boundary: one feed's bug must not stop the scheduler
-            log.exception("polling %s failed unexpectedly", feed.name)
+            log.exception("after polling %s", feed.name)
         finally:
             with self._in_flight_lock:
                 self._in_flight.discard(feed.name)

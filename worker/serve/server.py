@@ -10,7 +10,7 @@ and its connection closed, so a 100 MB body costs the server nothing:
     411         no Content-Length (chunked bodies are not taken)
     413         Content-Length over `serve.max_body_bytes`
     415         a Content-Type other than JSON or JSON Lines
-    408         the body did not arrive within BODY_DEADLINE_S
+    408         the body did not arrive within BODY_DEADLINE_S (30 s)
     422         not JSON, not items, or any item invalid (body.py); nothing is stored
     503         the store is unusable right now (Retry-After: 5)
     202         stored: {"received", "new", "alerts", "deliveries"}
@@ -73,9 +73,12 @@ class IngestServer:
     `accept(client_name, items)` stores the items and returns the counts to answer with.
     """
 
-    def __init__(self, config: ServeConfig, accept: Acceptor) -> None:
+    def __init__(
+        self, config: ServeConfig, accept: Acceptor, body_deadline_s: float = BODY_DEADLINE_S
+    ) -> None:
         self.config = config
         self.accept = accept
+        self.body_deadline_s = body_deadline_s
         self._digests = {
             name: hashlib.sha256(token.encode("utf-8")).digest()
             for name, token in config.tokens.items()
@@ -83,7 +86,7 @@ class IngestServer:
         self._httpd = _Server((config.bind, config.port), _handler_for(self))
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.2},
+            kwargs={"poll_interval": 0.05},
             name="pw-serve",
             daemon=True,
         )
@@ -228,17 +231,23 @@ def _handler_for(server: IngestServer) -> type[BaseHTTPRequestHandler]:
             length, limit = int(declared), server.config.max_body_bytes
             if length > limit:
                 raise _Refused(413, "too_large", f"the body is {length} bytes; at most {limit}")
-            media = media_type_of(self.headers.get("Content-Type", ""))
+            try:
+                media = media_type_of(self.headers.get("Content-Type", ""))
+            except RejectedBody as rejected:  # the body is not read: the connection must close
+                raise _Refused(rejected.status, rejected.code, rejected.detail) from rejected
             return items_from_body(self._read(length), media, f"push:{client}")
 
         def _read(self, length: int) -> bytes:
-            deadline = time.monotonic() + BODY_DEADLINE_S
+            deadline = time.monotonic() + server.body_deadline_s
             chunks: list[bytes] = []
             left = length
             while left > 0:
-                if time.monotonic() > deadline:
-                    raise _Refused(408, "timeout", f"the body took over {BODY_DEADLINE_S:g} s")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    took = f"the body took over {server.body_deadline_s:g} s"
+                    raise _Refused(408, "timeout", took)
                 try:
+                    self.connection.settimeout(min(SOCKET_TIMEOUT_S, remaining))
                     chunk = self.rfile.read1(min(left, 65_536))
                 except TimeoutError as exc:
                     raise _Refused(408, "timeout", "the body stopped arriving") from exc

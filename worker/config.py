@@ -257,10 +257,12 @@ class DeliveryConfig(_Strict):
 
 
 class PollingConfig(_Strict):
-    """How politely feeds are polled: at most `max_per_host` fetches at once per host; after
-    errors, each feed waits its interval doubled per failure in a row, up to `backoff_max_s`;
-    HTTP/2 is used where a server offers it if `http2` is on and the h2 package is installed."""
+    """How feeds are polled: at most `max_fetches` at once in all, `max_per_host` at once per
+    host; after errors, each feed waits its interval doubled per failure in a row, up to
+    `backoff_max_s`; HTTP/2 where a server offers it if `http2` is on and the h2 package is
+    installed."""
 
+    max_fetches: int = Field(default=16, ge=1, le=256)
     max_per_host: int = Field(default=2, ge=1, le=64)
     backoff_max_s: DurationS = 21600.0
     http2: bool = True

@@ -193,7 +193,6 @@ def test_one_cycle_survives_every_kind_of_bad_source_and_the_good_one_gets_throu
         "state": f"sqlite:///{tmp_path / 's.db'}",
         "watchlists": [{"name": "semis", "tickers": ["NVDA"]}],
         "feeds": feeds,
-        "workers": 8,
     }
     settings = parse_settings(json.dumps(config), str(tmp_path / "pw.yaml"), {})
     runtime = EmbeddedRuntime(

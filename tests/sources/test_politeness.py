@@ -215,7 +215,7 @@ def test_no_more_than_max_per_host_fetches_run_at_once(
     feeds = [
         FeedConfig(name=f"f{i}", url=feed_server.serve(f"/f{i}", slow), every=60) for i in range(6)
     ]
-    settings = settings_for(*feeds, workers=6, polling={"max_per_host": 2})
+    settings = settings_for(*feeds, polling={"max_per_host": 2, "max_fetches": 6})
     pipeline = Pipeline(settings, SqliteStore(tmp_path / "s.db"), {})
     runtime = EmbeddedRuntime(pipeline, httpx.Client())
     try:

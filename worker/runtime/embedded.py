@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
+from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -62,12 +63,17 @@ class EmbeddedRuntime:
         self.settings = pipeline.settings
         self._wake = threading.Event()
         self._pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="pw")
+        # Fetching is waiting on the network: its own, wider pool (polling.max_fetches).
+        self._poll_pool = ThreadPoolExecutor(
+            self.settings.polling.max_fetches, thread_name_prefix="pw-poll"
+        )
         self._scheduler: BackgroundScheduler | None = None
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
         self._health: dict[str, str] = {}
 
     def close(self) -> None:
+        self._poll_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
         self.pipeline.store.close()
@@ -101,7 +107,7 @@ class EmbeddedRuntime:
         # Submitted round-robin across hosts so the per-host cap does not idle the pool;
         # reported in config order.
         futures = {
-            f.name: self._pool.submit(self.poll_safely, f)
+            f.name: self._poll_pool.submit(self.poll_safely, f)
             for f in interleave_by_host(self.settings.feeds)
         }
         for feed in self.settings.feeds:
@@ -135,7 +141,8 @@ class EmbeddedRuntime:
         """Deliver until `stop` is set; with `poll`, also poll every feed now and then on its
         schedule (each feed at its own phase of its interval, so feeds sharing an interval do
         not fire together; one that is backing off is rescheduled to when it is due)."""
-        scheduler = BackgroundScheduler(timezone="UTC")
+        executor = SchedulerThreadPool(self.settings.polling.max_fetches)
+        scheduler = BackgroundScheduler(timezone="UTC", executors={"default": executor})
         self._scheduler = scheduler
         now = self.pipeline.clock()
         for feed in self.settings.feeds if poll else []:
@@ -164,7 +171,7 @@ class EmbeddedRuntime:
             )
         scheduler.start()
         for feed in interleave_by_host(self.settings.feeds) if poll else []:
-            self._pool.submit(self._poll_job, feed)  # every feed once at start
+            self._poll_pool.submit(self._poll_job, feed)  # every feed once at start
         log.info(
             "running: %d feeds, %d watchlists",
             len(self.settings.feeds),

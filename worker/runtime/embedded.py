@@ -179,8 +179,9 @@ class EmbeddedRuntime:
         )
         try:
             while not stop.is_set():
-                self.deliver_due_now()
+                # cleared before delivering: a wake() during delivery is not lost
                 self._wake.clear()
+                self.deliver_due_now()
                 self._wake.wait(self._seconds_to_next_due())
         finally:
             scheduler.shutdown(wait=True)

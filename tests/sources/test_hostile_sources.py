@@ -241,3 +241,16 @@ def test_an_unexpected_fault_in_one_feed_stays_with_that_feed(
 
     assert [(p.feed, p.status) for p in report.polls] == [("buggy", "error"), ("good", "new")]
     assert report.polls[0].error == "unexpected ZeroDivisionError"
+
+
+def test_the_configured_max_bytes_cuts_off_any_kind_of_source(
+    feed_server: FeedServer, client: httpx.Client, make_feed: MakeFeed, tmp_path: Path
+) -> None:
+    big = RSS_20 * 20
+    url = feed_server.serve("/big.xml", Reply(big))
+    (tmp_path / "big.xml").write_bytes(big)
+
+    for feed in (make_feed(url, max_bytes=len(RSS_20)), make_feed("big.xml", max_bytes=1000)):
+        with pytest.raises(FetchError, match="larger than") as caught:
+            poll_source(feed, None, client, USER_AGENT, tmp_path)
+        assert caught.value.retryable

@@ -16,7 +16,9 @@ from typing import Any, TextIO
 from worker import __version__
 from worker.config import Settings, load_settings
 from worker.errors import ConfigError, PolicywatchError, SourceError
+from worker.logs import LOG_FORMATS, LogFormat, protect, redact, secrets_of, setup_logging
 from worker.models import DeliveryState, ScoredItem
+from worker.recorder import NULL_RECORDER
 from worker.starter import STARTER_CONFIG
 
 log = logging.getLogger("policywatch")
@@ -25,19 +27,14 @@ EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _setup_logging(level: str, fmt: LogFormat = "human") -> None:
+    setup_logging(level, fmt)
 
 
 def _load(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    settings = load_settings(args.config)
+    protect(secrets_of(settings))
+    return settings
 
 
 def _read_items(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -111,6 +108,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from worker.relevance import Relevance
 
     settings = _load(args)
+    _build_channels(settings)
     relevance = Relevance(settings.watchlists, source_file=settings.source_file)
     tickers = sum(len(w.tickers) for w in relevance.watchlists)
     print(
@@ -128,6 +126,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_channels(settings: Settings) -> None:
+    """Build every channel, as `run` will, so that what only a channel can check (a webhook
+    secret's encoding, Apprise being installed and knowing the URL) fails here too."""
+    from dataclasses import replace
+
+    from worker.channels import build_channel
+    from worker.errors import ConfigProblem
+
+    problems: list[ConfigProblem] = []
+    for name, config in settings.channels.items():
+        try:
+            build_channel(name, config)
+        except ConfigError as exc:
+            problems.extend(replace(p, file=p.file or settings.source_file) for p in exc.problems)
+    if problems:
+        raise ConfigError(problems)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if path.exists() and not args.force:
@@ -140,9 +156,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from worker.runtime.embedded import build_runtime
+    from worker.runtime.operations import operations, recorder_for
 
     settings = _load(args)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, NULL_RECORDER if args.once else recorder_for(settings))
     try:
         if args.once:
             report = runtime.run_once()
@@ -159,7 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        runtime.run_forever(stop)
+        with operations(runtime, args.config):
+            runtime.run_forever(stop)
         return 0
     finally:
         runtime.close()
@@ -220,8 +238,23 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
             else:
                 print("deliveries retry: give a delivery ID or --all-dead", file=sys.stderr)
                 return EXIT_CONFIG
+            if args.id and not args.all_dead:
+                found = store.get_delivery(args.id)
+                if found is None or found.state not in (DeliveryState.DEAD, DeliveryState.FAILED):
+                    shown = found.state.value if found else "not found"
+                    print(
+                        f"{args.id}: {shown}; only dead or failed deliveries are retried",
+                        file=sys.stderr,
+                    )
+                    return EXIT_RUNTIME
             requeued = [i for i in ids if store.requeue(i, utc_now())]
             print(f"requeued {len(requeued)} deliveries; `policywatch run` sends them")
+            for channel in store.list_disabled_channels():
+                print(
+                    f"note: channel {channel.name} is disabled ({channel.reason}); its deliveries"
+                    f" stay dead until `policywatch channels enable {channel.name}`",
+                    file=sys.stderr,
+                )
             return 0 if requeued or not args.id else EXIT_RUNTIME
         states = (
             [DeliveryState(s) for s in args.state]
@@ -234,17 +267,218 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
             ]
         )
         rows = store.list_deliveries(states, limit=args.limit)
-        for d in rows:
-            due = d.next_attempt_at.isoformat(timespec="seconds")
-            print(
-                f"{d.id}  {d.channel:<16} {d.state.value:<8} attempts={d.attempts}"
-                f" due={due}  {d.last_error}"
-            )
         if not rows:
             print("no deliveries in states: " + ", ".join(s.value for s in states))
+            return 0
+        from worker.pipeline import utc_now
+        from worker.reports import render_deliveries
+
+        print(render_deliveries(rows, utc_now(), store.list_disabled_channels()))
         return 0
     finally:
         store.close()
+
+
+def _figure(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+def _print_eval(report: Any, subset: str, source: str) -> None:
+    from worker.evaluation import Counts
+
+    def row(label: str, c: Counts) -> str:
+        return (
+            f"  {label:<22} {_figure(c.precision)}  {_figure(c.recall)}  {_figure(c.f1)}"
+            f"  {c.tp:>4} {c.fp:>4} {c.fn:>4}"
+        )
+
+    ev = report.event
+    print(f"{source}: {ev.items} items ({subset}), {len(report.tickers)} tickers")
+    print(f"  {'(item, ticker) alerts':<22} P      R      F1      TP   FP   FN")
+    print(row("overall", report.overall))
+    print(
+        f"  policy_event accuracy {_figure(ev.accuracy)} ({ev.correct}/{ev.items}); "
+        f"P {_figure(ev.counts.precision)} R {_figure(ev.counts.recall)}"
+    )
+    print("per ticker:")
+    for ticker, counts in report.per_ticker.items():
+        print(row(ticker, counts))
+    print("per category:                P      R      F1      TP   FP   FN  event accuracy")
+    for name, cat in sorted(report.per_category.items()):
+        print(f"{row(name, cat.alerts)}  {_figure(cat.event.accuracy)} ({cat.event.items})")
+    for heading, errors in (("misses", report.misses), ("false alarms", report.false_alarms)):
+        print(f"{heading} ({len(errors)}):")
+        for e in errors:
+            print(f"  {e.item_id:<10} {e.ticker:<10} score {e.score:>3}  {e.title}")
+    print(f"policy_event errors ({len(report.event_errors)}):")
+    for e in report.event_errors:
+        want = "event" if e.expected else "not an event"
+        print(f"  {e.item_id:<10} should be {want:<12} event score {e.event_score:>3}  {e.title}")
+    if report.unwatched:
+        listed = ", ".join(f"{t} ({n})" for t, n in report.unwatched.items())
+        print(f"labels for tickers no watchlist watches (ignored): {listed}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from worker.evaluation import evaluate, evaluation_watchlist, load_labelled, select
+    from worker.relevance import Relevance
+
+    if args.config:
+        settings = _load(args)
+        relevance = Relevance(settings.watchlists, source_file=settings.source_file)
+    else:
+        relevance = Relevance([evaluation_watchlist()])
+    labelled = select(load_labelled(args.input), args.subset)
+    report = evaluate(relevance, labelled)
+    if args.json:
+        print(json.dumps({"subset": args.subset, **report.as_dict()}, ensure_ascii=False))
+    else:
+        _print_eval(report, args.subset, args.input)
+    return 0
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    from worker.channels import build_channel
+    from worker.errors import DeliveryError, TargetGoneError
+    from worker.pipeline import utc_now
+    from worker.sendtest import describe_target, sample_notification
+
+    settings = _load(args)
+    config = settings.channels.get(args.channel)
+    if config is None:
+        known = ", ".join(sorted(settings.channels)) or "none configured"
+        print(f"send-test: no channel {args.channel!r} (channels: {known})", file=sys.stderr)
+        return EXIT_CONFIG
+    channel = build_channel(args.channel, config)
+    where = f"{args.channel} ({config.type}, {describe_target(config)})"
+    notification = sample_notification(args.channel, utc_now(), long=args.long)
+    try:
+        answer = channel.send(notification)
+    except TargetGoneError as exc:
+        print(f"send-test {where} failed, the target is gone: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except DeliveryError as exc:
+        kind = "a retry may help" if exc.retryable else "permanent"
+        print(f"send-test {where} failed ({kind}): {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    print(f"sent a test alert to {where}; it answered: {answer}")
+    _note_if_disabled(settings, args.channel)
+    return 0
+
+
+def _note_if_disabled(settings: Settings, name: str) -> None:
+    from worker.runtime.embedded import open_settings_store
+
+    try:
+        store = open_settings_store(settings)
+    except PolicywatchError:
+        return
+    try:
+        reason = store.channel_disabled(name)
+    finally:
+        store.close()
+    if reason:
+        print(
+            f"note: alerts do not go to {name}: it was disabled ({reason});"
+            f" if the target works again: policywatch channels enable {name}"
+        )
+
+
+def cmd_channels(args: argparse.Namespace) -> int:
+    from worker.pipeline import utc_now
+    from worker.reports import render_channels
+    from worker.runtime.embedded import open_settings_store
+
+    settings = _load(args)
+    store = open_settings_store(settings)
+    try:
+        if args.action == "enable":
+            if not args.name:
+                print("channels enable: give a channel name", file=sys.stderr)
+                return EXIT_CONFIG
+            was = store.channel_disabled(args.name)
+            store.enable_channel(args.name)
+            if not was:
+                print(f"channel {args.name} was not disabled")
+                return 0
+            print(
+                f"enabled {args.name}; to send its dead deliveries again:"
+                " policywatch deliveries retry --all-dead"
+            )
+            return 0
+        print(render_channels(settings, store.list_disabled_channels(), utc_now()))
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from worker.pipeline import utc_now
+    from worker.runtime.embedded import open_settings_store
+    from worker.status import collect_status, render_status, status_json
+
+    settings = _load(args)
+    store = open_settings_store(settings)
+    try:
+        report = collect_status(settings, store, utc_now())
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(status_json(report), indent=2, ensure_ascii=False))
+    else:
+        console = Console()
+        render_status(report, console if console.is_terminal else Console(width=120))
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from worker import progress
+    from worker.backfill import (
+        feed_named,
+        items_from_archive,
+        items_from_feed,
+        parse_when,
+        replay,
+        report_json_lines,
+        report_lines,
+    )
+    from worker.runtime.embedded import make_http_client
+
+    settings = _load(args)
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until) if args.until else None
+    except ValueError as exc:
+        print(f"backfill: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not args.feed and not args.jsonl:
+        print("backfill: give a FEED name, or --jsonl ARCHIVE", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.jsonl:
+        source = args.feed or Path(args.jsonl).name
+        items = items_from_archive(args.jsonl, source)
+    else:
+        feed = feed_named(settings, args.feed)
+        source = f"feed {feed.name}"
+        with make_http_client(settings.user_agent) as client:
+            items = items_from_feed(settings, feed, client)
+    with progress.progress(f"scoring {source}", len(items), enabled=progress.wanted()) as advance:
+        report = replay(
+            settings,
+            items,
+            source,
+            since=since,
+            until=until,
+            min_score=args.min_score,
+            near=args.near,
+            advance=advance,
+        )
+    lines = report_json_lines(report) if args.json else report_lines(report)
+    for line in lines:
+        print(line)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,6 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"policywatch {__version__}")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="human",
+        help="human-readable lines (default) or one JSON object per line; both on stderr",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -298,12 +538,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", action="append", choices=[s.value for s in DeliveryState])
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_deliveries)
+
+    p = sub.add_parser("eval", help="precision and recall of alerts against a labelled set")
+    p.add_argument("input", help="labelled JSON Lines (items plus policy_event and relevant)")
+    p.add_argument(
+        "--config", "-c", default=None, help="YAML config (default: the 20-ticker evaluation list)"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object instead of a report")
+    p.add_argument(
+        "--subset",
+        choices=["all", "tune", "held-out"],
+        default="all",
+        help="all items, or the tuning two thirds / held-out third (split by id hash)",
+    )
+    p.set_defaults(func=cmd_eval)
+
+    p = with_config(sub.add_parser("status", help="feeds, channels, deliveries, scheduler"))
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(func=cmd_status)
+
+    p = with_config(
+        sub.add_parser(
+            "backfill", help="replay a feed's items or an archive through scoring; send nothing"
+        )
+    )
+    p.add_argument("feed", nargs="?", help="a configured feed's name")
+    p.add_argument("--jsonl", metavar="ARCHIVE", help="read items from a JSON Lines archive")
+    p.add_argument("--since", metavar="DATE", help="only items published on or after DATE")
+    p.add_argument("--until", metavar="DATE", help="only items published before DATE")
+    p.add_argument(
+        "--min-score", type=int, metavar="N", help="try this threshold on every watchlist"
+    )
+    p.add_argument(
+        "--near", type=int, default=0, metavar="N", help="also show matches N points short"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON line per would-be alert")
+    p.set_defaults(func=cmd_backfill)
+
+    p = with_config(
+        sub.add_parser("send-test", help="send a sample alert to a channel; print the answer")
+    )
+    p.add_argument("channel", help="a channel name from the config")
+    p.add_argument("--long", action="store_true", help="a sample beyond the target's limits")
+    p.set_defaults(func=cmd_send_test)
+
+    p = with_config(sub.add_parser("channels", help="list channels, or enable a disabled one"))
+    p.add_argument("action", nargs="?", choices=["list", "enable"], default="list")
+    p.add_argument("name", nargs="?", help="channel name (for enable)")
+    p.set_defaults(func=cmd_channels)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log_level)
+    _setup_logging(args.log_level, args.log_format)
     try:
         result: int = args.func(args)
         return result
@@ -313,7 +601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_CONFIG
     except PolicywatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_RUNTIME
     except BrokenPipeError:
         return 0

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import yaml
 from pydantic import (
@@ -236,24 +236,117 @@ class EmailChannelConfig(_ChannelBase):
         return value
 
 
+class DiscordChannelConfig(_ChannelBase):
+    type: Literal["discord"]
+    url: str
+    username: str = Field(default="", max_length=80)
+    # Discord's per-channel webhook limit is commonly given as 30 messages a minute.
+    min_interval_s: float = Field(default=2.0, ge=0)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+
+def legacy_teams_host(url: str) -> str:
+    """The host of a retired Office 365 connector URL (`*.webhook.office.com`,
+    `outlook.office.com/webhook`), or "" for any other URL."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return ""
+    host = (parts.hostname or "").lower()
+    if host == "webhook.office.com" or host.endswith(".webhook.office.com"):
+        return host
+    if host in ("outlook.office.com", "outlook.office365.com") and parts.path.startswith(
+        "/webhook"
+    ):
+        return host
+    return ""
+
+
+class TeamsChannelConfig(_ChannelBase):
+    type: Literal["teams"]
+    url: str
+    min_interval_s: float = Field(default=1.0, ge=0)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _is_a_workflows_url(cls, value: str) -> str:
+        host = legacy_teams_host(value)
+        if host:
+            raise ValueError(
+                f"a Teams Workflows webhook URL; {host} is a legacy Office 365 connector URL, "
+                "which Microsoft is retiring: in Teams, add the Workflows template "
+                "'Send webhook alerts to a channel' and use the URL it gives"
+            )
+        return value
+
+
+class AppriseChannelConfig(_ChannelBase):
+    type: Literal["apprise"]
+    url: str
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 ChannelConfig = Annotated[
     ConsoleChannelConfig
     | FileChannelConfig
     | SlackChannelConfig
     | WebhookChannelConfig
-    | EmailChannelConfig,
+    | EmailChannelConfig
+    | DiscordChannelConfig
+    | TeamsChannelConfig
+    | AppriseChannelConfig,
     Field(discriminator="type"),
 ]
 
 
 class DeliveryConfig(_Strict):
     """How hard to try: `max_attempts` sends, backing off from `backoff_base_s` up to
-    `backoff_max_s`; a delivery's lease lasts `lease_s`."""
+    `backoff_max_s`, for at most `max_age` seconds after the delivery was created; a
+    delivery's lease lasts `lease_s`."""
 
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_s: DurationS = 5.0
     backoff_max_s: DurationS = 3600.0
     lease_s: DurationS = 120.0
+    # A delivery this old is not tried again: its next failure makes it DEAD.
+    max_age: DurationS = 86400.0
+
+
+class MetricsConfig(_Strict):
+    """The HTTP endpoint serving /metrics, /healthz and /readyz on `bind`:`port` (0: any free
+    port, logged). `multiprocess_dir` switches prometheus-client to multiprocess mode for
+    prefork Celery workers: an empty folder the worker processes share."""
+
+    port: int = Field(default=9464, ge=0, lt=65536)
+    bind: str = "127.0.0.1"
+    multiprocess_dir: str = ""
+
+
+class HealthConfig(_Strict):
+    """A running scheduler writes a heartbeat every `heartbeat_every`; /readyz fails, and
+    `status` warns, once the last one is older than `stale_after`."""
+
+    heartbeat_every: DurationS = 10.0
+    stale_after: DurationS = 60.0
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> HealthConfig:
+        if self.stale_after <= self.heartbeat_every:
+            raise _FieldFault(
+                ("health", "stale_after"),
+                self.stale_after,
+                "a duration longer than heartbeat_every",
+            )
+        return self
+
+
+class ReloadConfig(_Strict):
+    """A running scheduler re-reads its config on SIGHUP, and (with `watch`) when the file's
+    content changes, checked every `check_every`."""
+
+    watch: bool = True
+    check_every: DurationS = 2.0
 
 
 class PollingConfig(_Strict):
@@ -288,7 +381,11 @@ def has_contact(user_agent: str) -> bool:
 
 
 class Settings(_Strict):
-    """The whole configuration, built once at start-up and passed down."""
+    """The whole configuration, built once at start-up and passed down.
+
+    `secrets` holds every value that came from a `${VAR}`: never printed (excluded from dumps
+    and repr), kept so logs can redact them.
+    """
 
     state: str = "sqlite:///policywatch.db"
     broker: str = ""
@@ -303,6 +400,10 @@ class Settings(_Strict):
     polling: PollingConfig = PollingConfig()
     serve: ServeConfig = ServeConfig()
     source_file: str = ""
+    metrics: MetricsConfig | None = None
+    health: HealthConfig = HealthConfig()
+    reload: ReloadConfig = ReloadConfig()
+    secrets: frozenset[str] = Field(default=frozenset(), exclude=True, repr=False)
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Settings:
@@ -479,6 +580,10 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+# Fields that hold credentials (webhook URLs are credentials): errors never show their values.
+_SECRET_FIELDS = frozenset({"url", "secret", "password", "headers"})
+
+
 def _problems_from(exc: ValidationError, located: _Located, file: str) -> list[ConfigProblem]:
     problems = []
     for err in exc.errors():
@@ -488,6 +593,8 @@ def _problems_from(exc: ValidationError, located: _Located, file: str) -> list[C
         else:
             loc = _clean_loc(tuple(err["loc"]))
             value = err.get("input") if err["type"] != "missing" else "(missing)"
+            if loc and loc[-1] in _SECRET_FIELDS and err["type"] != "missing":
+                value = "(hidden)"
             expected = _expected_from(err)
         problems.append(
             ConfigProblem(file, _line_for(located.lines, loc), format_path(loc), value, expected)
@@ -543,14 +650,37 @@ def parse_settings(text: str, file: str, env: Mapping[str, str]) -> Settings:
         for p, name in missing
     ]
     problems.extend(_tokens_written_in_the_file(located, file))
+    secrets = _env_values(located.data, env)
     try:
         settings = Settings.model_validate({**data, "source_file": file})
     except ValidationError as exc:
         problems.extend(_problems_from(exc, located, file))
-        raise ConfigError(problems) from exc
+        raise ConfigError(_hide_secrets(problems, secrets)) from exc
     if problems:
         raise ConfigError(problems)
-    return settings
+    return settings.model_copy(update={"secrets": secrets})
+
+
+def _env_values(data: Any, env: Mapping[str, str]) -> frozenset[str]:
+    """Every value a `${VAR}` in `data` takes from `env`: what logs must never show."""
+    if isinstance(data, str):
+        return frozenset(env[n] for n in _ENV_REF.findall(data) if env.get(n))
+    if isinstance(data, dict):
+        return frozenset().union(*(_env_values(v, env) for v in data.values()))
+    if isinstance(data, list):
+        return frozenset().union(*(_env_values(v, env) for v in data))
+    return frozenset()
+
+
+def _hide_secrets(problems: list[ConfigProblem], secrets: frozenset[str]) -> list[ConfigProblem]:
+    """A bad value that came from the environment is named, never shown."""
+    out = []
+    for p in problems:
+        shown = str(p.value)
+        if any(s and s in shown for s in secrets):
+            p = replace(p, value="(hidden: from an environment variable)")
+        out.append(p)
+    return out
 
 
 def _tokens_written_in_the_file(located: _Located, file: str) -> list[ConfigProblem]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,9 @@ import httpx
 from worker.channels import Channel
 from worker.config import FeedConfig, Settings
 from worker.errors import DeliveryError, SourceError, TargetGoneError
-from worker.models import Delivery, FeedState, Item, Notification, ScoredItem
+from worker.logs import log_context
+from worker.models import Alert, Delivery, FeedState, Item, Notification, ScoredItem
+from worker.pacing import Pacer, build_pacer, pace_key
 from worker.politeness import (
     LAST_NEW_ITEM_AT,
     HostLimiter,
@@ -29,6 +32,7 @@ from worker.politeness import (
     polled_feed,
     user_agent_for,
 )
+from worker.recorder import NULL_RECORDER, Recorder
 from worker.relevance import Relevance
 from worker.routing import alerts_for, deliveries_for
 from worker.sources import mark_done, poll_source
@@ -36,6 +40,9 @@ from worker.store import Store
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+# A paced delivery comes back this much after its slot opens, so that the pacer's clock and
+# the store's clock, read a moment apart, agree that the slot is open.
+PACE_MARGIN_S = 0.01
 
 
 def utc_now() -> datetime:
@@ -55,14 +62,16 @@ class PollOutcome:
 class DeliveryOutcome:
     delivery_id: str
     channel: str
-    state: str  # "sent", "failed", "dead", "skipped"
+    state: str  # "sent", "failed", "dead", "skipped", "paced" (put back until its slot)
     detail: str = ""
 
 
 def retry_delay_s(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: base × 2^(attempts-1), capped, then ×0.75–1.25."""
+    """Exponential backoff with jitter: base × 2^(attempts-1), capped at `max_s`, then drawn
+    from ×0.75–1.25 of that, never above `max_s` (the draw stays spread out at the cap, so
+    deliveries failing together do not all come back at the same second)."""
     raw = min(max_s, base_s * 2.0 ** max(0, attempts - 1))
-    return min(max_s, raw * rng.uniform(0.75, 1.25))
+    return rng.uniform(0.75 * raw, min(max_s, 1.25 * raw))
 
 
 class Pipeline:
@@ -76,9 +85,12 @@ class Pipeline:
         relevance: Relevance | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
+        recorder: Recorder = NULL_RECORDER,
+        pacer: Pacer | None = None,
         hosts: HostLimiter | None = None,
     ) -> None:
         self.settings = settings
+        self.recorder = recorder
         self.hosts = hosts or HostLimiter(settings.polling.max_per_host)
         self.store = store
         self.channels = channels
@@ -87,6 +99,7 @@ class Pipeline:
         )
         self.clock = clock
         self.rng = rng or random.Random()
+        self.pacer = pacer or build_pacer(settings.state)
         self.base_dir = (
             Path(settings.source_file).resolve().parent if settings.source_file else Path.cwd()
         )
@@ -97,6 +110,12 @@ class Pipeline:
     def poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
         """Fetch one feed politely (see worker/politeness.py), remember what it said, return
         the items it holds now. A feed that is backing off is not fetched ("waiting")."""
+        with log_context(feed=feed.name):
+            outcome = self._poll_feed(feed, client)
+        self.recorder.fetched(feed.name, outcome.status, len(outcome.items))
+        return outcome
+
+    def _poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
         now = self.clock()
         state = adopt_config(self.store.get_feed_state(feed.name), feed)
         if state.disabled_reason:
@@ -184,10 +203,12 @@ class Pipeline:
             a for s in scored for a in alerts_for(s, self._watchlists, self._company_names, now)
         ]
         created = self.store.record_batch(feed, new_ids, alerts, deliveries_for(alerts, now), now)
+        self.recorder.scored(feed, len(new_ids))
         self.note_new_items(feed, len(new_ids))
         for s in scored:
             for m in s.matches:
                 if m.alert:
+                    self.recorder.alerted(m.watchlist, m.ticker)
                     log.info(
                         "alert %s %s score=%d item=%s %r",
                         m.watchlist,
@@ -195,6 +216,7 @@ class Pipeline:
                         m.score,
                         s.item.id,
                         s.item.title[:80],
+                        extra=_alert_ids(feed, s, m.watchlist, m.ticker, alerts),
                     )
         log.info(
             "feed %s: %d new of %d items, %d alerts, %d deliveries",
@@ -203,6 +225,7 @@ class Pipeline:
             len(items),
             len(alerts),
             len(created),
+            extra={"feed": feed},
         )
         return scored, created
 
@@ -213,12 +236,29 @@ class Pipeline:
         delivery = self.store.claim(delivery_id, now, self.settings.delivery.lease_s)
         if delivery is None:
             return DeliveryOutcome(delivery_id, "", "skipped", "not due or already taken")
-        return self._send(delivery)
+        return self._send_observed(delivery)
 
     def deliver_due(self, limit: int = 100) -> list[DeliveryOutcome]:
         now = self.clock()
         claimed = self.store.claim_due(now, self.settings.delivery.lease_s, limit)
-        return [self._send(d) for d in claimed]
+        return [self._send_observed(d) for d in claimed]
+
+    def _send_observed(self, delivery: Delivery) -> DeliveryOutcome:
+        """`_send` with the delivery's ids on every log line, timed and counted."""
+        started = time.monotonic()
+        with log_context(
+            delivery_id=delivery.id,
+            channel=delivery.channel,
+            alert_id=",".join(delivery.alert_ids),
+        ):
+            outcome = self._send(delivery)
+        latency_s = None
+        if outcome.state == "sent":
+            latency_s = max(0.0, (self.clock() - delivery.created_at).total_seconds())
+        self.recorder.delivered(
+            delivery.channel, outcome.state, time.monotonic() - started, latency_s
+        )
+        return outcome
 
     def _send(self, delivery: Delivery) -> DeliveryOutcome:
         channel = self.channels.get(delivery.channel)
@@ -227,15 +267,29 @@ class Pipeline:
         disabled = self.store.channel_disabled(delivery.channel)
         if disabled:
             return self._dead(delivery, f"channel disabled: {disabled}")
+        key, interval_s = self._pacing(delivery.channel)
+        wait_s = self.pacer.acquire(key, interval_s)
+        if wait_s > 0:
+            return self._paced(delivery, wait_s)
         alerts = tuple(self.store.get_alerts(delivery.alert_ids))
         note = Notification(delivery.id, delivery.channel, alerts, delivery.kind, delivery.attempts)
         try:
             answer = channel.send(note)
         except TargetGoneError as exc:
             self.store.disable_channel(delivery.channel, str(exc))
-            log.error("channel %s disabled: %s (delivery %s)", delivery.channel, exc, delivery.id)
+            log.error(
+                "channel %s disabled: %s (delivery %s); once the target is fixed: "
+                "policywatch channels enable %s",
+                delivery.channel,
+                exc,
+                delivery.id,
+                delivery.channel,
+            )
             return self._dead(delivery, str(exc))
         except DeliveryError as exc:
+            if exc.retry_after_s:
+                # The target asked for quiet: every delivery to it waits, not only this one.
+                self.pacer.hold(key, exc.retry_after_s)
             return self._failed(delivery, exc)
         self.store.mark_sent(delivery.id, self.clock())
         log.info(
@@ -257,7 +311,14 @@ class Pipeline:
         )
         if exc.retry_after_s is not None:
             delay = max(delay, exc.retry_after_s)
-        due = self.clock() + timedelta(seconds=delay)
+        now = self.clock()
+        due = now + timedelta(seconds=delay)
+        deadline = delivery.created_at + timedelta(seconds=policy.max_age)
+        if due > deadline:
+            if now >= deadline or (exc.retry_after_s or 0) > (deadline - now).total_seconds():
+                age = _duration(policy.max_age)
+                return self._dead(delivery, f"{exc} (gave up: older than delivery.max_age {age})")
+            due, delay = deadline, (deadline - now).total_seconds()  # one last try at the limit
         self.store.mark_failed(delivery.id, str(exc), due)
         log.warning(
             "delivery %s to %s failed (attempt %d), retry in %.0fs: %s",
@@ -269,7 +330,51 @@ class Pipeline:
         )
         return DeliveryOutcome(delivery.id, delivery.channel, "failed", str(exc))
 
+    def _pacing(self, channel: str) -> tuple[str, float]:
+        """The pacing key and least interval between sends of a channel's target."""
+        config = self.settings.channels.get(channel)
+        url = getattr(config, "url", "")
+        interval_s = getattr(config, "min_interval_s", 0.0)
+        return pace_key(channel, url if isinstance(url, str) else ""), float(interval_s)
+
+    def _paced(self, delivery: Delivery, wait_s: float) -> DeliveryOutcome:
+        """Put a claimed delivery back until its target's next slot; the attempt is not counted
+        and no thread waits for it."""
+        self.store.defer(delivery.id, self.clock() + timedelta(seconds=wait_s + PACE_MARGIN_S))
+        log.debug(
+            "delivery %s to %s paced: next slot in %.2fs", delivery.id, delivery.channel, wait_s
+        )
+        return DeliveryOutcome(
+            delivery.id, delivery.channel, "paced", f"next slot in {wait_s:.2f}s"
+        )
+
     def _dead(self, delivery: Delivery, why: str) -> DeliveryOutcome:
         self.store.mark_dead(delivery.id, why)
         log.error("delivery %s to %s is dead: %s", delivery.id, delivery.channel, why)
         return DeliveryOutcome(delivery.id, delivery.channel, "dead", why)
+
+
+def _alert_ids(
+    feed: str, scored: ScoredItem, watchlist: str, ticker: str, alerts: Sequence[Alert]
+) -> dict[str, str]:
+    """The ids a log line about one alerting match carries."""
+    ids = [
+        a.id
+        for a in alerts
+        if a.item_id == scored.item.id and a.watchlist == watchlist and a.ticker == ticker
+    ]
+    return {
+        "feed": feed,
+        "item_id": scored.item.id,
+        "watchlist": watchlist,
+        "ticker": ticker,
+        "alert_id": ",".join(ids),
+    }
+
+
+def _duration(seconds: float) -> str:
+    """86400 → "1d", 5400 → "1.5h", 90 → "90s": the largest unit that reads well."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"

@@ -47,4 +47,19 @@ channels:
   #   password: ${SMTP_PASSWORD}
   #   from: policywatch@example.com
   #   to: [desk@example.com]
+  # desk-discord:
+  #   type: discord
+  #   url: ${DISCORD_WEBHOOK_URL}
+  # desk-teams:
+  #   type: teams          # a Workflows webhook URL, not a legacy webhook.office.com one
+  #   url: ${TEAMS_WORKFLOW_URL}
+  # phone:
+  #   type: apprise        # pip install 'policywatch[apprise]'
+  #   url: ${APPRISE_URL}  # e.g. tgram://BOT_TOKEN/CHAT_ID, ntfy://topic
+
+# delivery:                # retries: exponential backoff with jitter, then DEAD
+#   max_attempts: 8
+#   backoff_base_s: 5s
+#   backoff_max_s: 1h
+#   max_age: 1d
 """

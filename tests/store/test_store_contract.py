@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from worker.models import Alert, Delivery, DeliveryState, FeedState
+from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
 from worker.store import Store
 
 T0 = datetime(2025, 4, 16, 12, 0, tzinfo=UTC)
@@ -135,3 +135,119 @@ def test_a_disabled_channel_remembers_why(store: Store) -> None:
     assert "410" in store.channel_disabled("desk")
     store.enable_channel("desk")
     assert store.channel_disabled("desk") == ""
+
+
+def test_deliveries_are_counted_by_channel_and_state(store: Store) -> None:
+    a1, a2, a3 = make_alert("NVDA"), make_alert("AMD"), make_alert("AMD", channel="mail")
+    deliveries = [pending(a1), pending(a2), pending(a3)]
+    store.record_batch("wire", ["item-1"], [a1, a2, a3], deliveries, T0)
+    store.claim(pending(a1).id, T0, 60)
+    store.mark_sent(pending(a1).id, T0)
+    store.claim(pending(a3).id, T0, 60)
+    store.mark_dead(pending(a3).id, "HTTP 400")
+    assert store.count_deliveries() == {
+        ("desk", DeliveryState.SENT): 1,
+        ("desk", DeliveryState.PENDING): 1,
+        ("mail", DeliveryState.DEAD): 1,
+    }
+
+
+def test_the_oldest_pending_delivery_is_the_oldest_not_yet_sent_or_dead(store: Store) -> None:
+    assert store.oldest_pending_at() is None
+    old, newer = make_alert("NVDA"), make_alert("AMD")
+    store.record_batch("wire", ["item-1"], [old], [pending(old)], T0)
+    later = T0 + timedelta(minutes=5)
+    newer_delivery = Delivery(
+        id=Delivery.make_id(newer.channel, (newer.id,)),
+        channel=newer.channel,
+        alert_ids=(newer.id,),
+        state=DeliveryState.PENDING,
+        attempts=0,
+        created_at=later,
+        next_attempt_at=later,
+    )
+    store.record_batch("wire", ["item-2"], [newer], [newer_delivery], later)
+    assert store.oldest_pending_at() == T0
+    store.claim(pending(old).id, T0, 60)
+    store.mark_failed(pending(old).id, "HTTP 500", later)
+    assert store.oldest_pending_at() == T0, "a failed delivery still waits to be sent"
+    store.claim(pending(old).id, later, 60)
+    store.mark_sent(pending(old).id, later)
+    assert store.oldest_pending_at() == later
+    store.claim(newer_delivery.id, later, 60)
+    store.mark_dead(newer_delivery.id, "gone")
+    assert store.oldest_pending_at() is None
+
+
+def test_the_latest_heartbeat_per_component_is_kept(store: Store) -> None:
+    first = Heartbeat("scheduler", "host-a:1", T0, {"poll:wire": T0 + timedelta(minutes=5)})
+    second = Heartbeat("scheduler", "host-b:2", T0 + timedelta(seconds=10), {"poll:wire": None})
+    store.record_heartbeat(first)
+    store.record_heartbeat(second)
+    store.record_heartbeat(Heartbeat("sweeper", "host-a:1", T0))
+    assert store.list_heartbeats() == [second, Heartbeat("sweeper", "host-a:1", T0)]
+
+
+def test_a_deferred_delivery_waits_without_counting_an_attempt(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+
+    assert store.defer(did, T0 + timedelta(seconds=2))
+
+    deferred = store.get_delivery(did)
+    assert deferred is not None
+    assert deferred.state is DeliveryState.PENDING and deferred.attempts == 0
+    assert store.due_ids(T0 + timedelta(seconds=1), 10) == []
+    assert store.next_due_at() == T0 + timedelta(seconds=2)
+    again = store.claim(did, T0 + timedelta(seconds=2), 60)
+    assert again is not None and again.attempts == 1
+    assert not store.defer("dlv_unknown", T0)
+
+
+def test_a_deferred_retry_stays_failed_and_keeps_its_last_error(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+    store.mark_failed(did, "HTTP 503", T0 + timedelta(seconds=5))
+    store.claim(did, T0 + timedelta(seconds=5), 60)
+
+    store.defer(did, T0 + timedelta(seconds=6))
+
+    deferred = store.get_delivery(did)
+    assert deferred is not None
+    assert (deferred.state, deferred.attempts, deferred.last_error) == (
+        DeliveryState.FAILED,
+        1,
+        "HTTP 503",
+    )
+
+
+def test_only_a_delivery_being_sent_can_be_deferred(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    assert not store.defer(did, T0)  # pending, not claimed
+    store.claim(did, T0, 60)
+    store.mark_sent(did, T0)
+    assert not store.defer(did, T0)
+    sent = store.get_delivery(did)
+    assert sent is not None and sent.state is DeliveryState.SENT
+
+
+def test_disabled_channels_are_listed_with_their_reason_and_time(store: Store) -> None:
+    before = datetime.now(UTC)
+    store.disable_channel("zulu", "HTTP 404 channel_not_found")
+    store.disable_channel("alpha", "HTTP 410 channel_is_archived")
+
+    listed = store.list_disabled_channels()
+
+    assert [(c.name, c.reason) for c in listed] == [
+        ("alpha", "HTTP 410 channel_is_archived"),
+        ("zulu", "HTTP 404 channel_not_found"),
+    ]
+    assert all(c.since is not None and c.since >= before - timedelta(seconds=1) for c in listed)
+    store.enable_channel("alpha")
+    assert [c.name for c in store.list_disabled_channels()] == ["zulu"]

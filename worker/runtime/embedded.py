@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,15 +19,28 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.channels import build_channel
 from worker.config import FeedConfig, Settings
+from worker.errors import ConfigError, ConfigProblem
 from worker.feed_health import feed_health, report_changes
+from worker.health import Ticker, scheduler_heartbeat
+from worker.models import DeliveryState, Heartbeat
 from worker.pipeline import DeliveryOutcome, Pipeline, PollOutcome
 from worker.politeness import interleave_by_host, phase_s
+from worker.recorder import NULL_RECORDER, Recorder
+from worker.runtime.dispatch import DeliveryDispatcher
 from worker.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
+# Failing and silent feeds are looked for this long after start, then this often.
+HEALTH_CHECK_FIRST_S = 60.0
 HEALTH_CHECK_S = 300.0
+# While a due delivery waits for its channel's send in flight, look again this often (a
+# finished send wakes the loop at once; this only bounds how late other targets can be).
+BLOCKED_POLL_S = 0.25
+# `run --once` stays for paced deliveries whose slot comes within this; longer waits (a
+# target's Retry-After) are left for the next run, like retries.
+RUN_ONCE_PACE_WAIT_S = 10.0
 
 
 @dataclass
@@ -62,19 +78,23 @@ class EmbeddedRuntime:
         self.client = client
         self.settings = pipeline.settings
         self._wake = threading.Event()
-        self._pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="pw")
         # Fetching is waiting on the network: its own, wider pool (polling.max_fetches).
         self._poll_pool = ThreadPoolExecutor(
             self.settings.polling.max_fetches, thread_name_prefix="pw-poll"
         )
-        self._scheduler: BackgroundScheduler | None = None
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
         self._health: dict[str, str] = {}
+        self.ticker = Ticker()
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self._scheduler: BackgroundScheduler | None = None
+        self._swap = threading.Lock()
+
+        self._dispatcher = DeliveryDispatcher(pipeline, self.settings.workers, self._wake)
 
     def close(self) -> None:
         self._poll_pool.shutdown(wait=True, cancel_futures=True)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._dispatcher.close()
         self.client.close()
         self.pipeline.store.close()
 
@@ -119,6 +139,12 @@ class EmbeddedRuntime:
         self.check_feed_health()
         return report
 
+    def _check_feed_health_safely(self) -> None:
+        try:
+            self.check_feed_health()
+        except Exception:  # a loop boundary: a report must not stop deliveries
+            log.exception("checking feed health failed")
+
     def check_feed_health(self) -> None:
         """Log the feeds that started (or stopped) failing or staying silent too long."""
         states = self.pipeline.store.list_feed_states()
@@ -126,16 +152,38 @@ class EmbeddedRuntime:
         self._health = report_changes(healths, self._health)
 
     def deliver_due_now(self) -> list[DeliveryOutcome]:
-        """Deliver everything due at this moment, in parallel; stop when nothing is due."""
-        outcomes: list[DeliveryOutcome] = []
+        """Deliver everything due now, in parallel across channels, and return the outcomes.
+
+        Deliveries held back by pacing are sent at their pace before this returns (when their
+        slot comes within RUN_ONCE_PACE_WAIT_S); failed ones keep their retry time for later.
+        """
+        outcomes: dict[str, DeliveryOutcome] = {}
+        paced: set[str] = set()
         while True:
-            ids = self.pipeline.store.due_ids(self.pipeline.clock(), limit=200)
-            if not ids:
-                return outcomes
-            batch = list(self._pool.map(self.pipeline.deliver, ids))
-            outcomes.extend(o for o in batch if o.state != "skipped")
-            if all(o.state == "skipped" for o in batch):
-                return outcomes
+            self._wake.clear()
+            round_ = self._dispatcher.dispatch()
+            in_flight = self._dispatcher.in_flight  # before collecting: none can slip past
+            for outcome in self._dispatcher.take_outcomes():
+                if outcome.state == "skipped":
+                    continue
+                outcomes[outcome.delivery_id] = outcome
+                (paced.add if outcome.state == "paced" else paced.discard)(outcome.delivery_id)
+            paced = self._still_pacing(paced)
+            idle = round_.started == 0 and not round_.blocked and in_flight == 0
+            if idle and not paced:
+                return list(outcomes.values())
+            self._wake.wait(BLOCKED_POLL_S if round_.blocked else self._seconds_to_next_due())
+
+    def _still_pacing(self, paced: set[str]) -> set[str]:
+        """The paced deliveries still waiting for a slot that comes soon enough to wait for."""
+        horizon = self.pipeline.clock() + timedelta(seconds=RUN_ONCE_PACE_WAIT_S)
+        waiting = set()
+        for delivery_id in paced:
+            d = self.pipeline.store.get_delivery(delivery_id)
+            waits = d is not None and d.state in (DeliveryState.PENDING, DeliveryState.FAILED)
+            if waits and d is not None and d.next_attempt_at <= horizon:
+                waiting.add(delivery_id)
+        return waiting
 
     def run_forever(self, stop: threading.Event, poll: bool = True) -> None:
         """Deliver until `stop` is set; with `poll`, also poll every feed now and then on its
@@ -160,15 +208,8 @@ class EmbeddedRuntime:
                 max_instances=1,
                 misfire_grace_time=max(1, int(feed.every // 2)),
             )
-        if poll and self.settings.feeds:
-            scheduler.add_job(
-                self.check_feed_health,
-                IntervalTrigger(seconds=HEALTH_CHECK_S),
-                id="feed-health",
-                next_run_time=now + timedelta(seconds=60),
-                coalesce=True,
-                max_instances=1,
-            )
+        self._scheduler = scheduler
+        self._add_heartbeat_job(scheduler)
         scheduler.start()
         for feed in interleave_by_host(self.settings.feeds) if poll else []:
             self._poll_pool.submit(self._poll_job, feed)  # every feed once at start
@@ -177,15 +218,114 @@ class EmbeddedRuntime:
             len(self.settings.feeds),
             len(self.settings.watchlists),
         )
+        next_health_check = time.monotonic() + HEALTH_CHECK_FIRST_S
         try:
             while not stop.is_set():
-                # cleared before delivering: a wake() during delivery is not lost
                 self._wake.clear()
-                self.deliver_due_now()
-                self._wake.wait(self._seconds_to_next_due())
+                round_ = self._dispatcher.dispatch()
+                self._dispatcher.take_outcomes()  # each outcome was logged by the pipeline
+                if poll and time.monotonic() >= next_health_check:
+                    next_health_check = time.monotonic() + HEALTH_CHECK_S
+                    self._check_feed_health_safely()
+                self._wake.wait(BLOCKED_POLL_S if round_.blocked else self._seconds_to_next_due())
         finally:
             scheduler.shutdown(wait=True)
+            self._scheduler = None
             log.info("stopped")
+
+    # heartbeat: /readyz and `status` know the scheduler is ticking
+    def _add_heartbeat_job(self, scheduler: BackgroundScheduler) -> None:
+        scheduler.add_job(
+            self.beat,
+            IntervalTrigger(seconds=self.settings.health.heartbeat_every),
+            id="heartbeat",
+            name="heartbeat",
+            next_run_time=self.pipeline.clock(),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(self.settings.health.heartbeat_every)),
+        )
+
+    def beat(self) -> None:
+        """Tick, and write a heartbeat with every job's next run to the store."""
+        self.ticker.tick()
+        self.pipeline.recorder.ticked("scheduler")
+        scheduler, now = self._scheduler, self.pipeline.clock()
+        beat = (
+            scheduler_heartbeat(scheduler, "scheduler", self.holder, now)
+            if scheduler is not None
+            else Heartbeat("scheduler", self.holder, now)
+        )
+        try:
+            self.pipeline.store.record_heartbeat(beat)
+        except Exception as exc:  # a job boundary: /readyz reports the store itself
+            log.warning("heartbeat not written: %s", exc)
+
+    # reload: a new config replaces the running one between jobs
+    def apply_settings(self, new: Settings) -> None:
+        """Run with `new` from now on: new channels and pipeline (same store), feed jobs
+        added, removed or rescheduled. Jobs already running finish with the old config.
+
+        Raises ConfigError, and changes nothing, when `new` cannot be applied while running
+        (a different `state`) or its channels cannot be built.
+        """
+        old = self.settings
+        if new.state != old.state or new.broker != old.broker:
+            problem = ConfigProblem(
+                new.source_file, None, "state", "(changed)", "the same store; restart to switch"
+            )
+            raise ConfigError([problem])
+        channels = {name: build_channel(name, cfg) for name, cfg in new.channels.items()}
+        p = self.pipeline
+        pipeline = Pipeline(
+            new,
+            p.store,
+            channels,
+            clock=p.clock,
+            rng=p.rng,
+            recorder=p.recorder,
+            pacer=p.pacer,
+            hosts=p.hosts,
+        )
+        with self._swap:
+            self.pipeline, self.settings = pipeline, new
+            self._dispatcher.use(pipeline)
+            if self._scheduler is not None:
+                self._reschedule(self._scheduler, old, new)
+        for key in ("workers", "metrics"):
+            if getattr(old, key) != getattr(new, key):
+                log.warning("config reload: %s changes take effect after a restart", key)
+        self._wake.set()
+
+    def _reschedule(self, scheduler: BackgroundScheduler, old: Settings, new: Settings) -> None:
+        before = {f.name: f for f in old.feeds}
+        after = {f.name: f for f in new.feeds}
+        for name in before.keys() - after.keys():
+            scheduler.remove_job(f"poll:{name}")
+            log.info("config reload: feed %s removed", name)
+        for name, feed in after.items():
+            job_id = f"poll:{name}"
+            if name not in before:
+                scheduler.add_job(
+                    self._poll_job,
+                    IntervalTrigger(seconds=feed.every, jitter=min(30.0, feed.every * 0.1)),
+                    args=[feed],
+                    id=job_id,
+                    name=f"poll {name}",
+                    next_run_time=self.pipeline.clock(),
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=max(1, int(feed.every // 2)),
+                )
+                log.info("config reload: feed %s added, polling now", name)
+            elif feed != before[name]:
+                scheduler.modify_job(job_id, args=[feed])
+                if feed.every != before[name].every:
+                    trigger = IntervalTrigger(
+                        seconds=feed.every, jitter=min(30.0, feed.every * 0.1)
+                    )
+                    scheduler.reschedule_job(job_id, trigger=trigger)
+                log.info("config reload: feed %s changed", name)
 
     def _poll_job(self, feed: FeedConfig) -> None:
         with self._in_flight_lock:
@@ -224,9 +364,9 @@ def open_settings_store(settings: Settings) -> Store:
     return open_store(settings.state)
 
 
-def build_runtime(settings: Settings) -> EmbeddedRuntime:
+def build_runtime(settings: Settings, recorder: Recorder = NULL_RECORDER) -> EmbeddedRuntime:
     """Everything `policywatch run` needs, from one settings object."""
     channels = {name: build_channel(name, cfg) for name, cfg in settings.channels.items()}
-    pipeline = Pipeline(settings, open_settings_store(settings), channels)
+    pipeline = Pipeline(settings, open_settings_store(settings), channels, recorder=recorder)
     client = make_http_client(settings.user_agent, settings.polling.http2)
     return EmbeddedRuntime(pipeline, client)

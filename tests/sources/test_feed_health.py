@@ -136,3 +136,21 @@ def test_the_pipeline_records_failures_and_new_items_that_health_is_read_from(
     now[0] += timedelta(hours=2)
     later = feed_health(settings.feeds, pipeline.store.list_feed_states(), now[0])
     assert later[0].status == "silent"
+
+
+def test_policywatch_status_names_a_silent_feed(tmp_path: Path) -> None:
+    from worker.status import collect_status
+
+    settings = Settings.model_validate(
+        {"watchlists": [WatchlistConfig(name="s", tickers=["NVDA"])], "feeds": [FEED]}
+    )
+    store = SqliteStore(tmp_path / "s.db")
+    store.save_feed_state(
+        state(extra={LAST_NEW_ITEM_AT: (NOW - timedelta(days=3)).isoformat()}, items_seen=9)
+    )
+
+    report = collect_status(settings, store, NOW)
+    store.close()
+
+    assert report.feeds[0].state == "silent"
+    assert report.attention == ["feed wire is silent: no new items for 3d (expected within 1d)"]

@@ -186,6 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from worker.errors import ConfigProblem
     from worker.runtime.embedded import build_runtime
+    from worker.runtime.operations import operations, recorder_for
     from worker.serve import IngestServer, pipeline_acceptor
 
     settings = _load(args)
@@ -193,11 +194,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         expected = "at least one bearer token for policywatch serve, as  name: ${ENV_VAR}"
         raise ConfigError([ConfigProblem(args.config, None, "serve.tokens", {}, expected)])
     overrides = {k: v for k, v in (("bind", args.bind), ("port", args.port)) if v is not None}
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, recorder_for(settings))
     try:
         server = IngestServer(
             settings.serve.model_copy(update=overrides),
-            pipeline_acceptor(runtime.pipeline, runtime.wake),
+            pipeline_acceptor(lambda: runtime.pipeline, runtime.wake),
         )
     except OSError as exc:
         runtime.close()
@@ -215,7 +216,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server.start()
     print(f"policywatch serve: POST {server.url}/v1/items", flush=True)
     try:
-        runtime.run_forever(stop, poll=not args.no_poll)
+        with operations(runtime, args.config):
+            runtime.run_forever(stop, poll=not args.no_poll)
         return 0
     finally:
         server.stop()

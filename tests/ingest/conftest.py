@@ -67,7 +67,7 @@ def ingest(tmp_path: Path, relevance: Relevance) -> Iterator[Ingest]:
     channels = {n: build_channel(n, c) for n, c in settings.channels.items()}
     pipeline = Pipeline(settings, SqliteStore(tmp_path / "state.db"), channels, relevance)
     wakes: list[int] = []
-    accept = pipeline_acceptor(pipeline, lambda: wakes.append(1))
+    accept = pipeline_acceptor(lambda: pipeline, lambda: wakes.append(1))
     with (
         IngestServer(settings.serve, accept, body_deadline_s=0.5) as server,
         httpx.Client(timeout=10) as http,

@@ -48,12 +48,13 @@ MAX_CONNECTIONS = 64
 Acceptor = Callable[[str, list[Item]], dict[str, int]]
 
 
-def pipeline_acceptor(pipeline: Pipeline, wake: Callable[[], None]) -> Acceptor:
-    """Items from client `name` scored, alerted and stored as feed "push:<name>"; `wake` tells
+def pipeline_acceptor(current: Callable[[], Pipeline], wake: Callable[[], None]) -> Acceptor:
+    """Items from client `name` scored, alerted and stored as feed "push:<name>" by the
+    pipeline `current()` returns (the runtime's, which a config reload replaces); `wake` tells
     the delivery loop when there is something to send."""
 
     def accept(client: str, items: list[Item]) -> dict[str, int]:
-        scored, created = pipeline.process_items(f"push:{client}", items)
+        scored, created = current().process_items(f"push:{client}", items)
         if created:
             wake()
         alerts = sum(1 for s in scored for m in s.matches if m.alert)

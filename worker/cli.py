@@ -24,6 +24,7 @@ from worker.starter import STARTER_CONFIG
 
 if TYPE_CHECKING:
     from worker.routing import ChannelPolicy
+    from worker.runtime.embedded import EmbeddedRuntime
     from worker.store import Store
 
 log = logging.getLogger("policywatch")
@@ -160,6 +161,20 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals(runtime: EmbeddedRuntime) -> threading.Event:
+    """An event that SIGTERM and SIGINT set (waking the runtime), for a clean stop."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: finishing what is in hand, then stopping", signum)
+        stop.set()
+        runtime.wake()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from worker.runtime.embedded import build_runtime
     from worker.runtime.operations import operations, recorder_for
@@ -173,15 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             print(render_cycle_report(report, runtime.pipeline.store))
             return 0
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %d: finishing what is in hand, then stopping", signum)
-            stop.set()
-            runtime.wake()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        stop = _stop_on_signals(runtime)
         with operations(runtime, args.config):
             runtime.run_forever(stop)
         return 0
@@ -210,15 +217,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runtime.close()
         where = f"{args.bind or settings.serve.bind}:{args.port or settings.serve.port}"
         raise PolicywatchError(f"cannot listen on {where}: {exc}") from exc
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("signal %d: finishing what is in hand, then stopping", signum)
-        stop.set()
-        runtime.wake()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = _stop_on_signals(runtime)
     server.start()
     print(f"policywatch serve: POST {server.url}/v1/items", flush=True)
     try:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from worker.config import Settings
 from worker.models import Delivery, DeliveryState, DisabledChannel
 from worker.relevance import Explanation
-from worker.relevance.scorer import EVENT_THRESHOLD
+from worker.relevance.scorer import EVENT_THRESHOLD, LEAD_CHARS
 
 if TYPE_CHECKING:
     from worker.runtime.embedded import CycleReport
@@ -41,17 +41,35 @@ def render_cycle_report(report: CycleReport, store: Store) -> str:
 
 
 def render_explanation(exp: Explanation) -> str:
+    """Every term that fired, where, whether it counted (and if not, why), and every part of
+    the event score and of each ticker's score."""
     item = exp.item
+    title_len = exp.title_len
+    body_len = max(0, len(exp.text) - title_len - 2)
+    counted = {(h.start, h.end) for h in exp.event.evidence}
+    notes = dict(exp.event.notes)
     out = [f"item {item.id}: {item.title}"]
+    out.append(f"  scanned: title {title_len} chars, body {body_len} chars")
     verdict = "a policy event" if exp.scored.policy_event else "not a policy event"
-    out.append(f"  event score {exp.event.score} ({verdict}; threshold {EVENT_THRESHOLD})")
+    out.append(f"  event score {exp.event.score}: {verdict} (threshold {EVENT_THRESHOLD})")
     for label, points in exp.event.parts:
         out.append(f"    {points:+4d}  {label}")
-    out.append("  terms that fired:")
+    if not exp.event.parts:
+        out.append("       0  no policy evidence")
+    out.append("  terms that fired (where: title, lead = first 300 body chars, body; @offset):")
     for hit in exp.hits:
-        where = "title" if hit.start < len(item.title) else f"char {hit.start}"
-        kind = f"{hit.key} ({hit.strength})" if hit.kind == "company" else hit.key
-        out.append(f"    {hit.label!r:<32} {kind:<24} {where}")
+        where = _where(hit.start, title_len)
+        if hit.kind == "term":
+            kind = hit.key
+            note = notes.get(hit, "")
+            if (hit.start, hit.end) in counted:
+                status = "counted" + (f" ({note})" if note else "")
+            else:
+                status = note
+        else:
+            kind = f"{hit.key} ({hit.strength})" if hit.kind == "company" else f"{hit.key} (other)"
+            status = ""
+        out.append(f"    {hit.label!r:<30} {kind:<22} {where:<5} @{hit.start:<5} {status}".rstrip())
     if not exp.hits:
         out.append("    (none)")
     for wl, rule, weight in exp.rules_fired:
@@ -63,8 +81,17 @@ def render_explanation(exp: Explanation) -> str:
         out.append(f"    evidence: {assessment.evidence}")
     for m in exp.scored.matches:
         flag = "ALERT" if m.alert else "no alert"
-        out.append(f"  => {m.watchlist}/{m.ticker}: {m.score} {flag}")
+        why = ""
+        if not m.alert:
+            why = " (not a policy event)" if not exp.scored.policy_event else " (below min_score)"
+        out.append(f"  => {m.watchlist}/{m.ticker}: {m.score} {flag}{why}")
     return "\n".join(out)
+
+
+def _where(pos: int, title_len: int) -> str:
+    if pos < title_len:
+        return "title"
+    return "lead" if pos < title_len + 2 + LEAD_CHARS else "body"
 
 
 def _ago(seconds: float) -> str:

@@ -76,7 +76,9 @@ def policy_stories(count: int, names: Sequence[str], rng: random.Random) -> list
     for n in range(count):
         title, summary = rng.choice(_ACTIONS)
         fill = {"co": rng.choice(names), "n": rng.randint(5, 140), "m": rng.randint(50, 990)}
-        stories.append(Story(n, title.format(**fill), summary.format(**fill), 1.6e9 + n * 86400))
+        stories.append(
+            Story(n, title.format(**fill), summary.format(**fill), 1.6e9 + n * 3 * 86400)
+        )
     return stories
 
 

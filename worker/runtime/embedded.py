@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
 PRUNE_EVERY_S = 3600.0  # how often `retention.seen` is enforced while running
+DRAIN_POLLS_S = 60.0  # on stop, how long polls in flight may take to finish
 # Failing and silent feeds are looked for this long after start, then this often.
 HEALTH_CHECK_FIRST_S = 60.0
 HEALTH_CHECK_S = 300.0
@@ -86,6 +87,8 @@ class EmbeddedRuntime:
         )
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
+        # Set while run_forever stops: polls then leave the scheduler alone (see _drain_polls).
+        self._stopping = threading.Event()
         self._health: dict[str, str] = {}
         self.ticker = Ticker()
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
@@ -249,9 +252,25 @@ class EmbeddedRuntime:
                     self._check_feed_health_safely()
                 self._wake.wait(BLOCKED_POLL_S if round_.blocked else self._seconds_to_next_due())
         finally:
+            self._drain_polls()
             scheduler.shutdown(wait=True)
             self._scheduler = None
+            self._stopping.clear()
             log.info("stopped")
+
+    def _drain_polls(self) -> None:
+        # APScheduler's shutdown holds its job-store lock while it waits for running jobs; a
+        # poll that then asks the scheduler about its job (_follow_backoff) would wait for that
+        # lock for ever. So polls are told to stop touching the scheduler, and the ones in
+        # flight are let finish, before the shutdown begins.
+        self._stopping.set()
+        deadline = time.monotonic() + DRAIN_POLLS_S
+        while time.monotonic() < deadline:
+            with self._in_flight_lock:
+                if not self._in_flight:
+                    return
+            time.sleep(0.05)
+        log.warning("stopping with polls still running after %gs", DRAIN_POLLS_S)
 
     # heartbeat: /readyz and `status` know the scheduler is ticking
     def _add_heartbeat_job(self, scheduler: BackgroundScheduler) -> None:
@@ -350,6 +369,8 @@ class EmbeddedRuntime:
 
     def _poll_job(self, feed: FeedConfig) -> None:
         with self._in_flight_lock:
+            if self._stopping.is_set():
+                return  # queued before the stop: not started any more
             if feed.name in self._in_flight:
                 return  # the start-up poll of a slow feed is still running
             self._in_flight.add(feed.name)
@@ -365,6 +386,8 @@ class EmbeddedRuntime:
     def _follow_backoff(self, feed: FeedConfig) -> None:
         """A feed backing off (or told Retry-After) past its next scheduled poll is polled
         when it is due rather than at the first tick after that."""
+        if self._stopping.is_set():
+            return  # the scheduler is shutting down: asking it would deadlock
         state = self.pipeline.store.get_feed_state(feed.name)
         job = self._scheduler.get_job(f"poll:{feed.name}") if self._scheduler else None
         if job is None or state is None or not state.consecutive_failures:

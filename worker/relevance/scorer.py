@@ -73,7 +73,16 @@ SPARED_CHARS = 40
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
 
-POLICY_CATEGORIES = ("control", "sanction", "instrument", "action", "tariff", "relax", "measure")
+POLICY_CATEGORIES = (
+    "control",
+    "sanction",
+    "instrument",
+    "action",
+    "tariff",
+    "relax",
+    "measure",
+    "enforcement",
+)
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
@@ -128,6 +137,11 @@ class Sentences:
         start = self.ends[i - 1] if i > 0 else 0
         end = self.ends[i] if i < len(self.ends) else len(self.text)
         return start, end
+
+    def is_question(self, index: int) -> bool:
+        """Whether sentence `index` ends with a question mark."""
+        end = self.ends[index] if index < len(self.ends) else len(self.text)
+        return self.text[:end].rstrip().rstrip("\"'”’)").endswith(("?", "？"))
 
     def where(self, pos: int) -> str:
         if pos < self.title_len:
@@ -210,6 +224,9 @@ def assess_event(
     for hit in hits:
         if hit.key in EVIDENCE_CATEGORIES:
             s = sentences.index(hit.start)
+            if sentences.is_question(s):
+                notes[hit] = "in a question: asked, not reported"
+                continue
             cue = _cue_before(hit, raw.get(s, "negation", "no_news"), CUE_CHARS)
             if cue is not None:
                 notes[hit] = f"negated by {cue.label!r}"
@@ -252,7 +269,12 @@ def assess_event(
         for c in by_cat.get("consequence", [])
         if any(abs(sentences.index(c.start) - s) <= 2 for s in anchored_sentences)
     ]
-    if counted_consequence:
+    if any(sentences.index(c.start) in anchored_sentences for c in counted_consequence):
+        # "New rules would cut revenue by $400 million": the item tells what the rule costs.
+        parts.append(
+            ("cost or revenue effect in the evidence's sentence", weights["consequence"] + 8)
+        )
+    elif counted_consequence:
         parts.append(("cost or revenue effect near the evidence", weights["consequence"]))
     title_control = any(
         h.start < sentences.title_len and h.key in ("control", "sanction") for h in anchored
@@ -314,6 +336,12 @@ def _anchor(
         # outlooks" is not policy).
         rules = index.get(s, "control", "sanction", "instrument", "action")
         return "easing of a rule" if any(_near(hit, r, NEAR_CHARS) for r in rules) else None
+    if hit.key == "enforcement":
+        # A penalty, charge or summons is a state's act by nature: it needs only to be about
+        # chips (or a state in its sentence) in an item about the chip world.
+        if has_domain and (objects or targets or state or index.get(s, "country")):
+            return "enforcement in a chip story"
+        return None
     return "state measure" if state and (objects or targets) else None
 
 
@@ -325,6 +353,7 @@ def _missing(category: str) -> str:
         "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
         "tariff": f"no chip goods within {NEAR_CHARS} characters",
         "measure": "needs a government and a chip target in its sentence",
+        "enforcement": "no object, company, government or country in its sentence",
     }[category]
 
 
@@ -339,6 +368,7 @@ def _evidence_parts(
     for category, label in (
         ("instrument", "rule, licence or permit"),
         ("measure", "state measure on a chip target"),
+        ("enforcement", "enforcement: penalty, charges, summons"),
         ("action", "restricting action on an object"),
         ("relax", "easing or undoing of a rule"),
         ("tariff", "tariff on chips"),

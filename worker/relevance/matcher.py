@@ -253,11 +253,14 @@ def _exact_ok(text: str, start: int, end: int, exact: str) -> bool:
     found = text[start:end]
     if found == exact:
         return not (len(exact) <= 4 and exact.isupper() and _phone_follows(text, end))
-    # A name of several words is also written in Title Case ("On Semiconductor" for "ON
-    # Semiconductor"); accept that form in a list of names ("Texas Instruments, On
-    # Semiconductor"), not after a noun it could qualify ("Curbs On Semiconductor Exports").
-    if " " in exact and found == _title_case(found) and _after_list_separator(text, start):
-        return True
+    # A name of several words holds everyday words ("ON Semiconductor", "Analog Devices"): its
+    # Title Case or ALL-CAPS form counts only where a name starts a list item or a sentence
+    # ("Texas Instruments, On Semiconductor"; "TI AND ON SEMICONDUCTOR"), not after a word it
+    # could qualify ("Curbs On Semiconductor Exports", "CURBS ON SEMICONDUCTOR EXPORTS").
+    if " " in exact:
+        title = found == _title_case(found)
+        caps = found == exact.upper() and _in_caps_passage(text, start, end)
+        return (title or caps) and _starts_item(text, start)
     # An ALL-CAPS headline writes "MICRON" for "Micron": accept the upper-case form when the
     # text around it has letters and none of them is lower case.
     return found == exact.upper() and _in_caps_passage(text, start, end)
@@ -267,9 +270,12 @@ def _title_case(words: str) -> str:
     return " ".join(w[:1].upper() + w[1:].lower() for w in words.split(" "))
 
 
-def _after_list_separator(text: str, start: int) -> bool:
-    before = text[max(0, start - 6) : start].rstrip()
-    return before.endswith((",", "&", "(", ";")) or before.endswith((" and", " or"))
+def _starts_item(text: str, start: int) -> bool:
+    """Whether a name at `start` begins the text, a line, a sentence or an item of a list."""
+    before = text[max(0, start - 6) : start].rstrip(" ")
+    if not before or before.endswith(("\n", ",", "&", "(", ";", ":", ".", "!", "?")):
+        return True
+    return before.lower().endswith((" and", " or"))
 
 
 def _in_caps_passage(text: str, start: int, end: int) -> bool:

@@ -69,6 +69,7 @@ NEAR_CHARS = 90
 LEAD_CHARS = 300
 CUE_CHARS = 30
 BACKGROUND_CHARS = 12
+TAIL_CHARS = 20
 SPARED_CHARS = 40
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
@@ -195,6 +196,19 @@ def _cue_before(hit: Hit, cues: Sequence[Hit], chars: int) -> Hit | None:
     return None
 
 
+def _closing_cue(hit: Hit, cues: Sequence[Hit], sentences: Sentences) -> Hit | None:
+    """A negation cue after the term that closes its sentence ("New curbs unlikely before the
+    summit, analysts say"): it qualifies the whole sentence, not one word after it."""
+    _, end = sentences.bounds(hit.start)
+    for cue in cues:
+        if (
+            cue.start > hit.end
+            and len(sentences.text[cue.end : end].strip(" .!?\"'”’)")) <= TAIL_CHARS
+        ):
+            return cue
+    return None
+
+
 def _near(a: Hit, b: Hit, chars: int) -> bool:
     return a.start - chars <= b.start <= a.end + chars
 
@@ -231,6 +245,10 @@ def assess_event(
             if cue is not None:
                 notes[hit] = f"negated by {cue.label!r}"
                 continue
+            cue = _closing_cue(hit, raw.get(s, "negation"), sentences)
+            if cue is not None:
+                notes[hit] = f"hedged by {cue.label!r} at the end of its sentence"
+                continue
             cue = _cue_before(hit, raw.get(s, "background"), BACKGROUND_CHARS)
             if cue is not None:
                 notes[hit] = f"background ({cue.label!r})"
@@ -264,10 +282,14 @@ def assess_event(
     states = government + by_cat.get("country", [])
     if any(sentences.index(g.start) in anchored_sentences for g in states):
         parts.append(("government or country beside the evidence", 6))
+    # Money in a sentence about a penalty or a prosecution is the penalty ("bribery charges",
+    # "a $300 million settlement"), not what a rule costs a business.
+    enforced = {sentences.index(h.start) for h in anchored if h.key == "enforcement"}
     counted_consequence = [
         c
         for c in by_cat.get("consequence", [])
         if any(abs(sentences.index(c.start) - s) <= 2 for s in anchored_sentences)
+        and sentences.index(c.start) not in enforced
     ]
     if any(sentences.index(c.start) in anchored_sentences for c in counted_consequence):
         # "New rules would cut revenue by $400 million": the item tells what the rule costs.

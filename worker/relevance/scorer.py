@@ -70,6 +70,8 @@ LEAD_CHARS = 300
 CUE_CHARS = 30
 BACKGROUND_CHARS = 12
 TAIL_CHARS = 20
+SUBJECT_CHARS = 12
+SUBJECT_POINTS = 12
 SPARED_CHARS = 40
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
@@ -282,6 +284,12 @@ def assess_event(
     states = government + by_cat.get("country", [])
     if any(sentences.index(g.start) in anchored_sentences for g in states):
         parts.append(("government or country beside the evidence", 6))
+    if any(
+        _cue_before(h, states, SUBJECT_CHARS) is not None
+        for h in anchored
+        if h.key in ("action", "relax", "instrument", "enforcement")
+    ):
+        parts.append(("a government or country does it (\"US curbs\", \"China bans\")", SUBJECT_POINTS))
     # Money in a sentence about a penalty or a prosecution is the penalty ("bribery charges",
     # "a $300 million settlement"), not what a rule costs a business.
     enforced = {sentences.index(h.start) for h in anchored if h.key == "enforcement"}
@@ -360,9 +368,10 @@ def _anchor(
         return "easing of a rule" if any(_near(hit, r, NEAR_CHARS) for r in rules) else None
     if hit.key == "enforcement":
         # A penalty, charge or summons is a state's act by nature: it needs only to be about
-        # chips (or a state in its sentence) in an item about the chip world.
-        if has_domain and (objects or targets or state or index.get(s, "country")):
-            return "enforcement in a chip story"
+        # chips or chip trade ("penalty over a chip", "charged over GPU shipments"), or to sit
+        # beside another policy term ("summoned over backdoor risks").
+        if objects or index.get(s, "control", "sanction", "instrument", "measure"):
+            return "enforcement over chips or a rule"
         return None
     return "state measure" if state and (objects or targets) else None
 
@@ -375,7 +384,7 @@ def _missing(category: str) -> str:
         "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
         "tariff": f"no chip goods within {NEAR_CHARS} characters",
         "measure": "needs a government and a chip target in its sentence",
-        "enforcement": "no object, company, government or country in its sentence",
+        "enforcement": "no chip-world object or other policy term in its sentence",
     }[category]
 
 

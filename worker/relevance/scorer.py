@@ -284,12 +284,8 @@ def assess_event(
     states = government + by_cat.get("country", [])
     if any(sentences.index(g.start) in anchored_sentences for g in states):
         parts.append(("government or country beside the evidence", 6))
-    if any(
-        _cue_before(h, states, SUBJECT_CHARS) is not None
-        for h in anchored
-        if h.key in ("action", "relax", "instrument", "enforcement")
-    ):
-        parts.append(("a government or country does it (\"US curbs\", \"China bans\")", SUBJECT_POINTS))
+    if _state_subject(anchored, states, sentences):
+        parts.append(("a government or country right before the verb", SUBJECT_POINTS))
     # Money in a sentence about a penalty or a prosecution is the penalty ("bribery charges",
     # "a $300 million settlement"), not what a rule costs a business.
     enforced = {sentences.index(h.start) for h in anchored if h.key == "enforcement"}
@@ -330,6 +326,21 @@ def assess_event(
     counted.sort(key=lambda h: h.start)
     terms = tuple(dict.fromkeys(h.label.lower() for h in counted))
     return EventAssessment(score, terms, tuple(parts), tuple(counted), tuple(notes.items()))
+
+
+def _state_subject(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Sentences) -> bool:
+    """Whether a government or country is what acts: named right before a restricting, easing
+    or enforcing verb or a licence ("US curbs", "Beijing lifts", "US licence", "US criminal
+    probe"). State measures need a state anyway, and control terms are strong without one."""
+    for hit in anchored:
+        if hit.key not in ("action", "relax", "instrument", "enforcement"):
+            continue
+        s = sentences.index(hit.start)
+        for state in states:
+            gap = hit.start - state.end
+            if 0 <= gap <= SUBJECT_CHARS and sentences.index(state.start) == s:
+                return True
+    return False
 
 
 def _anchor(

@@ -295,7 +295,12 @@ def assess_event(
         if any(abs(sentences.index(c.start) - s) <= 2 for s in anchored_sentences)
         and sentences.index(c.start) not in enforced
     ]
-    if any(sentences.index(c.start) in anchored_sentences for c in counted_consequence):
+    told = {sentences.index(c.start) for c in counted_consequence} & anchored_sentences
+    if told & set(target_sentences):
+        # "Lam Research: new rules to lower revenue by $2bn": a company discloses what the
+        # rule costs it.
+        parts.append(("a company's cost of the rule, in one sentence", weights["consequence"] + 14))
+    elif told:
         # "New rules would cut revenue by $400 million": the item tells what the rule costs.
         parts.append(
             ("cost or revenue effect in the evidence's sentence", weights["consequence"] + 8)

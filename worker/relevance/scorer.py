@@ -295,7 +295,10 @@ def assess_event(
         if any(abs(sentences.index(c.start) - s) <= 2 for s in anchored_sentences)
         and sentences.index(c.start) not in enforced
     ]
-    told = {sentences.index(c.start) for c in counted_consequence} & anchored_sentences
+    # Told up top, a cost is the item's news; deep in the body it is usually a recap.
+    told = {
+        sentences.index(c.start) for c in counted_consequence if sentences.where(c.start) != "body"
+    } & anchored_sentences
     if told & set(target_sentences):
         # "Lam Research: new rules to lower revenue by $2bn": a company discloses what the
         # rule costs it.

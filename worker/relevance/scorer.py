@@ -85,6 +85,7 @@ POLICY_CATEGORIES = (
     "relax",
     "measure",
     "enforcement",
+    "directive",
 )
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
 GOVERNMENT = ("actor", "actor_cn")
@@ -284,6 +285,8 @@ def assess_event(
     states = government + by_cat.get("country", [])
     if any(sentences.index(g.start) in anchored_sentences for g in states):
         parts.append(("government or country beside the evidence", 6))
+    elif _actor_in_lead(anchored, states, sentences):
+        parts.append(("title's evidence, and who acts in the first sentence", 6))
     if _state_subject(anchored, states, sentences):
         parts.append(("a government or country right before the verb", SUBJECT_POINTS))
     # Money in a sentence about a penalty or a prosecution is the penalty ("bribery charges",
@@ -336,12 +339,22 @@ def assess_event(
     return EventAssessment(score, terms, tuple(parts), tuple(counted), tuple(notes.items()))
 
 
+def _actor_in_lead(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Sentences) -> bool:
+    """A headline leaves out who acts ("TSMC told to stop..."); the body's first sentence
+    names them ("The Commerce Department sent a letter...")."""
+    first = sentences.title_len + 2
+    if first >= len(sentences.text) or not any(h.start < sentences.title_len for h in anchored):
+        return False
+    lead = sentences.index(first)
+    return any(sentences.index(g.start) == lead for g in states)
+
+
 def _state_subject(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Sentences) -> bool:
     """Whether a government or country is what acts: named right before a restricting, easing
     or enforcing verb or a licence ("US curbs", "Beijing lifts", "US licence", "US criminal
     probe"). State measures need a state anyway, and control terms are strong without one."""
     for hit in anchored:
-        if hit.key not in ("action", "relax", "instrument", "enforcement"):
+        if hit.key not in ("action", "relax", "instrument", "enforcement", "directive"):
             continue
         s = sentences.index(hit.start)
         for state in states:
@@ -385,7 +398,7 @@ def _anchor(
         # outlooks" is not policy).
         rules = index.get(s, "control", "sanction", "instrument", "action")
         return "easing of a rule" if any(_near(hit, r, NEAR_CHARS) for r in rules) else None
-    if hit.key == "enforcement":
+    if hit.key in ("enforcement", "directive"):
         # A penalty, charge or summons is a state's act by nature: it needs only to be about
         # chips or chip trade ("penalty over a chip", "charged over GPU shipments"), or to sit
         # beside another policy term ("summoned over backdoor risks").
@@ -404,6 +417,7 @@ def _missing(category: str) -> str:
         "tariff": f"no chip goods within {NEAR_CHARS} characters",
         "measure": "needs a government and a chip target in its sentence",
         "enforcement": "no chip-world object or other policy term in its sentence",
+        "directive": "no chip-world object or other policy term in its sentence",
     }[category]
 
 
@@ -419,6 +433,7 @@ def _evidence_parts(
         ("instrument", "rule, licence or permit"),
         ("measure", "state measure on a chip target"),
         ("enforcement", "enforcement: penalty, charges, summons"),
+        ("directive", "a company or buyers told to act"),
         ("action", "restricting action on an object"),
         ("relax", "easing or undoing of a rule"),
         ("tariff", "tariff on chips"),

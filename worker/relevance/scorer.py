@@ -474,9 +474,11 @@ def assess_ticker(
     cues: Sequence[Hit],
     sentences: Sentences,
     curated: bool,
+    title_targets: bool = False,
 ) -> TickerAssessment | None:
     """How much the item matters to `ticker`; None when only weak names of it were found.
-    `cues` are the scan's passing, spared and impact hits."""
+    `cues` are the scan's passing, spared and impact hits; `title_targets` says whether the
+    title names any chip company."""
     if all(m.strength == WEAK for m in mentions):
         return None
     cue_index = _Index(cues, sentences)
@@ -509,6 +511,7 @@ def assess_ticker(
     parts.append((f"named in {where}, {len(counted)}×", presence))
 
     key = _key_sentences(event.evidence, sentences)
+    headline = _headline_sentence(event, sentences, title_targets)
     best, role, role_label = first, 0, ""
     passing = []
     for m in strong:
@@ -521,6 +524,8 @@ def assess_ticker(
             label += ", the item's key one" if s in key else ""
         elif impact:
             points, label = 18, "in a sentence saying it is affected"
+        elif s == headline:
+            points, label = 20, "in the first sentence under a headline with the evidence"
         elif any(abs(e.start - m.start) <= ROLE_NEAR_CHARS for e in event.evidence):
             points, label = 8, f"policy evidence within {ROLE_NEAR_CHARS} characters"
         else:
@@ -538,6 +543,22 @@ def assess_ticker(
     names = tuple(dict.fromkeys(m.label for m in counted))
     snippet = make_evidence(sentences, best.start)
     return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
+
+
+def _headline_sentence(
+    event: EventAssessment, sentences: Sentences, title_targets: bool
+) -> int | None:
+    """The body's first sentence, when the title carries the event's evidence but names no
+    chip company: that sentence says whom the headline is about ("Two face charges over chip
+    shipments" / "Prosecutors say they routed Nvidia GPUs...")."""
+    first = sentences.title_len + 2
+    if title_targets or first >= len(sentences.text):
+        return None
+    if not any(
+        h.start < sentences.title_len and h.key in POLICY_CATEGORIES for h in event.evidence
+    ):
+        return None
+    return sentences.index(first)
 
 
 def _key_sentences(evidence: Sequence[Hit], sentences: Sentences) -> set[int]:

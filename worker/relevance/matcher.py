@@ -6,8 +6,11 @@ lets any word ending follow. CJK patterns match anywhere. Case-sensitive names (
 terms written with a capital) are checked against the original text after the case-folded
 scan; in an ALL-CAPS passage their upper-case form is accepted too ("MICRON SHARES SLIDE").
 A name that is itself written in capitals ("ARM", "AMD", "TEL") says nothing by its case in
-an ALL-CAPS passage ("ARM-TWISTING ON AI CHIPS"): there it counts as a name only when the
-item names the company otherwise too, and is a weak name if not.
+an ALL-CAPS passage ("ARM-WRESTLING OVER CHIPS"): there it counts as a name only when the
+item names the company otherwise too, and is a weak name if not. A case-sensitive name of
+several words ("ON Semiconductor") also matches in Title Case or ALL CAPS, but only where a
+name can start: at the start of a text, line or sentence, or of an item in a list ("Texas
+Instruments, On Semiconductor"), not after a word it could qualify ("Curbs On Semiconductor").
 
 Besides the watched companies, the curated directory's other companies are matched as
 "entity" hits: they do not score, but they tell the scorer a story is about the chip world

@@ -5,10 +5,13 @@ of the lexicon categories come from worker/data/lexicon.yaml (which also says wh
 category holds); the other numbers are constants here. The title is its own sentence; the lead
 is the first LEAD_CHARS characters of the body.
 
-Which terms count. A policy term (control, sanction, instrument, action, tariff, relax, measure)
-or a consequence is dropped when a negation cue ("do not expect", "little chance of", "analysts
-expect", "lobbies") ends at most CUE_CHARS before it in its sentence, or a background cue
-("earlier", "existing") at most BACKGROUND_CHARS before it. A live term counts when anchored:
+Which terms count. A policy term (control, sanction, instrument, action, tariff, relax, measure,
+enforcement, directive) or a consequence is dropped when its sentence is a question ("Will
+Washington tighten chip rules?"), when a negation cue ("do not expect", "no fresh", "analysts
+expect", "unclear whether") ends at most CUE_CHARS before it in its sentence, when a negation
+cue after it closes its sentence (at most TAIL_CHARS left: "New curbs unlikely, analysts say"),
+or when a background cue ("earlier", "existing") ends at most BACKGROUND_CHARS before it. A
+live term counts when anchored:
   control      always (export-control instruments: Entity List, FDPR, licence requirement)
   sanction     when the item names any chip-world object or chip company at all
   instrument   a chip-world object or chip company, a government body or a country, in its
@@ -19,8 +22,11 @@ expect", "lobbies") ends at most CUE_CHARS before it in its sentence, or a backg
                sentence ("lifts curbs"; not "lifts outlooks")
   measure      a government body, or a country before the term, and a chip-world object or
                chip company, in its sentence ("China tells firms to stop buying Nvidia chips")
+  enforcement  a chip-world object or another policy term in its sentence ("penalty over a
+  directive    chip", "summoned over backdoor risks"; "TSMC told to stop making AI chips"):
+               a penalty, a prosecution or a passive order is a state's act by nature
 A chip company is one whose main segment is in the chip world (not cloud, internet, consumer
-electronics, telecom or surveillance), watched or not. Antitrust terms turn into measures when a
+electronics, telecom, surveillance or other), watched or not. Antitrust terms turn into measures when a
 Chinese state body or the trade dispute is named: such probes of foreign chip firms are trade
 weapons.
 
@@ -29,9 +35,16 @@ Event score:
                kind, +8 per further distinct term, up to +16). The strongest kind counts in
                full, the second half, the third a quarter, and so on
   government   `actor` weight when a government body is named
-  beside       +6 when a government body or a country shares a sentence with the evidence
-  consequence  `consequence` weight when a charge or revenue effect lies within two sentences
-               of the evidence
+  beside       +6 when a government body or a country shares a sentence with the evidence, or
+               (title evidence) the body's first sentence: headlines leave out who acts
+  subject      SUBJECT_POINTS when a government or country ends at most SUBJECT_CHARS before
+               an anchored action, easing, instrument, enforcement or directive in its
+               sentence: the state does it ("US curbs", "Beijing lifts", "US licence")
+  consequence  a charge or revenue effect within two sentences of the evidence: `consequence`
+               weight; +8 when it shares a sentence with the evidence in the title or lead
+               ("new rules would cut revenue by $400 million"); +14 instead when a chip
+               company is in that sentence too (a disclosure). Not in a sentence with
+               enforcement, where money is the penalty
   title        +10 when the title itself carries anchored evidence
   look-alikes  each category's weight per distinct term (at most two per category, -60 in
                all), counted in the title and lead, or beside the evidence in the body:
@@ -49,7 +62,9 @@ Ticker score (0-100):
   role         its best mention: +20 in a sentence with counted evidence (+6 when the sentence
                also says the company is hit: "covered", "exposed"; +8 when it is the item's key
                sentence, the one with the most kinds of evidence); else +18 for an impact cue
-               alone; else +8 for evidence within ROLE_NEAR_CHARS characters
+               alone; else +20 in the body's first sentence when the title carries evidence
+               and names no chip company (that sentence says whom the headline is about);
+               else +8 for evidence within ROLE_NEAR_CHARS characters
   passing      -30 when the company is not in the title and every mention sits in a sentence
                with a passing cue ("shares of", "rival", "could benefit") and no evidence
 """

@@ -70,7 +70,7 @@ from tests.relevance.support import Score, alerted, matched
             "NVDA",
         ),
         (  # Korean: approval for fabs to bring in equipment; bare 삼성 is Samsung Electronics
-            '美, 삼성·SK하이닉스 中공장 장비 반입 허가',
+            "美, 삼성·SK하이닉스 中공장 장비 반입 허가",
             "미국 정부가 두 회사 중국 공장에 별도 허가 없이 장비 반입을 허용했다.",
             "005930.KS",
         ),

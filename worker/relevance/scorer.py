@@ -26,9 +26,9 @@ live term counts when anchored:
   directive    chip", "summoned over backdoor risks"; "TSMC told to stop making AI chips"):
                a penalty, a prosecution or a passive order is a state's act by nature
 A chip company is one whose main segment is in the chip world (not cloud, internet, consumer
-electronics, telecom, surveillance or other), watched or not. Antitrust terms turn into measures when a
-Chinese state body or the trade dispute is named: such probes of foreign chip firms are trade
-weapons.
+electronics, telecom, surveillance or other), watched or not. Antitrust terms turn into
+measures when a Chinese state body or the trade dispute is named: such probes of foreign chip
+firms are trade weapons.
 
 Event score:
   evidence     each anchored kind gives its weight (control and sanction together as one

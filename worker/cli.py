@@ -8,10 +8,11 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from worker import __version__
 from worker.config import Settings, load_settings
@@ -20,6 +21,11 @@ from worker.logs import LOG_FORMATS, LogFormat, protect, redact, secrets_of, set
 from worker.models import DeliveryState, ScoredItem
 from worker.recorder import NULL_RECORDER
 from worker.starter import STARTER_CONFIG
+
+if TYPE_CHECKING:
+    from worker.routing import ChannelPolicy
+    from worker.runtime.embedded import EmbeddedRuntime
+    from worker.store import Store
 
 log = logging.getLogger("policywatch")
 DEFAULT_CONFIG = "policywatch.yaml"
@@ -122,7 +128,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for feed in settings.feeds:
         print(f"  feed {feed.name}: every {feed.every:g}s")
     for name, channel in settings.channels.items():
-        print(f"  channel {name}: {channel.type}")
+        how = f", digest {channel.schedule} {channel.timezone}" if channel.mode == "digest" else ""
+        print(f"  channel {name}: {channel.type}{how}")
     return 0
 
 
@@ -154,6 +161,20 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals(runtime: EmbeddedRuntime) -> threading.Event:
+    """An event that SIGTERM and SIGINT set (waking the runtime), for a clean stop."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: finishing what is in hand, then stopping", signum)
+        stop.set()
+        runtime.wake()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from worker.runtime.embedded import build_runtime
     from worker.runtime.operations import operations, recorder_for
@@ -167,19 +188,44 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             print(render_cycle_report(report, runtime.pipeline.store))
             return 0
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %d: finishing what is in hand, then stopping", signum)
-            stop.set()
-            runtime.wake()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        stop = _stop_on_signals(runtime)
         with operations(runtime, args.config):
             runtime.run_forever(stop)
         return 0
     finally:
+        runtime.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from worker.errors import ConfigProblem
+    from worker.runtime.embedded import build_runtime
+    from worker.runtime.operations import operations, recorder_for
+    from worker.serve import IngestServer, pipeline_acceptor
+
+    settings = _load(args)
+    if not settings.serve.tokens:
+        expected = "at least one bearer token for policywatch serve, as  name: ${ENV_VAR}"
+        raise ConfigError([ConfigProblem(args.config, None, "serve.tokens", {}, expected)])
+    overrides = {k: v for k, v in (("bind", args.bind), ("port", args.port)) if v is not None}
+    runtime = build_runtime(settings, recorder_for(settings))
+    try:
+        server = IngestServer(
+            settings.serve.model_copy(update=overrides),
+            pipeline_acceptor(lambda: runtime.pipeline, runtime.wake),
+        )
+    except OSError as exc:
+        runtime.close()
+        where = f"{args.bind or settings.serve.bind}:{args.port or settings.serve.port}"
+        raise PolicywatchError(f"cannot listen on {where}: {exc}") from exc
+    stop = _stop_on_signals(runtime)
+    server.start()
+    print(f"policywatch serve: POST {server.url}/v1/items", flush=True)
+    try:
+        with operations(runtime, args.config):
+            runtime.run_forever(stop, poll=not args.no_poll)
+        return 0
+    finally:
+        server.stop()
         runtime.close()
 
 
@@ -376,14 +422,21 @@ def cmd_channels(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from worker.digests import status as digest_status
     from worker.pipeline import utc_now
+    from worker.routing import policies_for
     from worker.runtime.embedded import open_settings_store
-    from worker.status import collect_status, render_status, status_json
+    from worker.status import DigestStatus, collect_status, render_status, status_json
 
     settings = _load(args)
     store = open_settings_store(settings)
     try:
-        report = collect_status(settings, store, utc_now())
+        now = utc_now()
+        digests = [
+            DigestStatus(d.channel, d.next_at)
+            for d in digest_status(store, policies_for(settings), now)
+        ]
+        report = collect_status(settings, store, now, digests)
     finally:
         store.close()
     if args.json:
@@ -442,6 +495,211 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(value: str) -> datetime:
+    """An ISO 8601 time for --start/--until; naive means UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        expected = f"an ISO 8601 time such as 2025-04-16T08:00Z: {value!r}"
+        raise argparse.ArgumentTypeError(expected) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _duration(value: str) -> float:
+    from worker.config import parse_duration_s
+
+    try:
+        return parse_duration_s(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a duration such as 30m, 4h or 2d: {value!r}") from None
+
+
+def _short_time(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    from worker.runtime.embedded import open_settings_store
+
+    settings = _load(args)
+    store = open_settings_store(settings)
+    try:
+        if args.action == "add":
+            return _silence_add(args, store)
+        if args.action in ("expire", "show"):
+            return _silence_show_or_expire(args, store)
+        return _silence_list(args, store)
+    finally:
+        store.close()
+
+
+def _silence_add(args: argparse.Namespace, store: Store) -> int:
+    from worker.config import current_user
+    from worker.pipeline import utc_now
+    from worker.silences import describe, make_silence
+
+    now = utc_now()
+    matchers = [
+        (label, value)
+        for label in ("ticker", "watchlist", "channel")
+        for value in (getattr(args, label) or [])
+    ]
+    start = args.start or now
+    if args.until:
+        end = args.until
+    elif args.duration:
+        end = start + timedelta(seconds=args.duration)
+    else:
+        print("silence add: give --for DURATION or --until TIME", file=sys.stderr)
+        return EXIT_CONFIG
+    if not args.comment.strip():
+        print("silence add: --comment must say why", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        silence = make_silence(matchers, start, end, args.by or current_user(), args.comment, now)
+    except ValueError as exc:
+        print(f"silence add: expected {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    store.save_silence(silence)
+    print(f"{silence.id}  {describe(silence)}  until {_short_time(silence.ends_at)}")
+    return 0
+
+
+def _silence_show_or_expire(args: argparse.Namespace, store: Store) -> int:
+    from worker.models import HoldReason
+    from worker.pipeline import utc_now
+    from worker.silences import describe, expired, state_of
+
+    now = utc_now()
+    found = [x for x in store.list_silences() if x.id == args.id]
+    if not found:
+        print(f"no silence with id {args.id!r}", file=sys.stderr)
+        return EXIT_RUNTIME
+    silence = found[0]
+    if args.action == "expire":
+        store.save_silence(expired(silence, now))
+        print(f"expired {silence.id}  {describe(silence)}")
+        return 0
+    print(
+        f"{silence.id}  {state_of(silence, now)}  {describe(silence)}\n"
+        f"  from {_short_time(silence.starts_at)} until {_short_time(silence.ends_at)}"
+        f"  by {silence.created_by}\n  {silence.comment}"
+    )
+    muted = store.list_holds(reasons=[HoldReason.SILENCED], limit=1_000_000)
+    mine = [h for h in muted if h.silence_id == silence.id]
+    alerts = {a.id: a for a in store.get_alerts(h.alert_id for h in mine)}
+    print(f"  muted {len(mine)} alert{'s' if len(mine) != 1 else ''}:")
+    for hold in mine:
+        a = alerts.get(hold.alert_id)
+        if a is not None:
+            print(
+                f"    {_short_time(hold.created_at)}  {a.channel:<12} {a.ticker:<8}"
+                f" {a.score:>3}  {a.title[:90]}"
+            )
+    return 0
+
+
+def _silence_list(args: argparse.Namespace, store: Store) -> int:
+    from worker.models import HoldReason
+    from worker.pipeline import utc_now
+    from worker.silences import describe, state_of
+
+    now = utc_now()
+    shown = [x for x in store.list_silences() if args.all or state_of(x, now) != "expired"]
+    counts: dict[str, int] = {}
+    for hold in store.list_holds(reasons=[HoldReason.SILENCED], limit=1_000_000):
+        counts[hold.silence_id] = counts.get(hold.silence_id, 0) + 1
+    for x in shown:
+        print(
+            f"{x.id}  {state_of(x, now):<8} {describe(x):<32} until {_short_time(x.ends_at)}"
+            f"  muted {counts.get(x.id, 0):<4} by {x.created_by}: {x.comment}"
+        )
+    if not shown:
+        print("no silences" + ("" if args.all else " in force (--all shows expired ones)"))
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from worker.routing import policies_for
+
+    settings = _load(args)
+    policies = policies_for(settings)
+    if args.action == "list":
+        return _digest_list(settings, policies)
+    policy = policies.get(args.channel or "")
+    if policy is None or policy.mode != "digest":
+        known = ", ".join(n for n, p in policies.items() if p.mode == "digest") or "none"
+        print(
+            f"digest {args.action}: {args.channel!r} is not a digest channel"
+            f" (digest channels: {known})",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if args.action == "send":
+        return _digest_send(settings, policies, args.channel)
+    return _digest_preview(settings, policy, args.html)
+
+
+def _digest_list(settings: Settings, policies: Mapping[str, ChannelPolicy]) -> int:
+    from worker.digests import status
+    from worker.pipeline import utc_now
+    from worker.runtime.embedded import open_settings_store
+
+    store = open_settings_store(settings)
+    try:
+        rows = status(store, policies, utc_now())
+    finally:
+        store.close()
+    for r in rows:
+        print(
+            f"{r.channel:<16} {r.schedule!r} {r.zone:<20} last {_short_time(r.last_at)}"
+            f"  next {_short_time(r.next_at)}  held {r.held}"
+        )
+    if not rows:
+        print("no digest channels (set mode: digest on a channel)")
+    return 0
+
+
+def _digest_preview(settings: Settings, policy: ChannelPolicy, html: bool) -> int:
+    from worker.digest_view import render_digest
+    from worker.digests import preview
+    from worker.pipeline import utc_now
+    from worker.runtime.embedded import open_settings_store
+
+    store = open_settings_store(settings)
+    try:
+        note = preview(store, policy, utc_now())
+    finally:
+        store.close()
+    cfg = settings.channels[policy.name]
+    unsubscribe = getattr(cfg, "unsubscribe_url", "")
+    text, page, _ = render_digest(note, cfg.timezone, cfg.digest_max_stories, unsubscribe)
+    sys.stdout.write(page if html else text)
+    return 0
+
+
+def _digest_send(settings: Settings, policies: Mapping[str, ChannelPolicy], channel: str) -> int:
+    from worker.digests import flush_digests
+    from worker.pipeline import utc_now
+    from worker.runtime.embedded import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        pipeline = runtime.pipeline
+        now = utc_now()
+        with pipeline.router.locked(now):
+            made = flush_digests(pipeline.store, policies, now, only=channel, force=True)
+        if not made:
+            print(f"digest send: nothing held for {channel}")
+            return 0
+        outcomes = [pipeline.deliver(d.id) for d in made]
+    finally:
+        runtime.close()
+    for o in outcomes:
+        print(f"{o.delivery_id}  {o.channel}  {o.state}  {o.detail}")
+    return 0 if all(o.state == "sent" for o in outcomes) else EXIT_RUNTIME
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policywatch",
@@ -483,6 +741,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("run", help="poll, score, alert and deliver"))
     p.add_argument("--once", action="store_true", help="one full cycle, then exit")
     p.set_defaults(func=cmd_run)
+
+    p = with_config(
+        sub.add_parser("serve", help="accept items over HTTP (POST /v1/items), score, deliver")
+    )
+    p.add_argument("--bind", help="address to listen on (default: serve.bind, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default: serve.port, 8080)")
+    p.add_argument("--no-poll", action="store_true", help="do not poll the configured feeds")
+    p.set_defaults(func=cmd_serve)
 
     p = with_config(sub.add_parser("deliveries", help="list or retry deliveries"))
     p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
@@ -529,6 +795,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON line per would-be alert")
     p.set_defaults(func=cmd_backfill)
 
+    p = with_config(sub.add_parser("silence", help="mute alerts for a while; list, show, expire"))
+    p.add_argument("action", nargs="?", choices=["add", "list", "show", "expire"], default="list")
+    p.add_argument("id", nargs="?", help="silence id (for show, expire)")
+    p.add_argument("--ticker", action="append", help="mute this ticker (repeatable)")
+    p.add_argument("--watchlist", action="append", help="mute this watchlist")
+    p.add_argument("--channel", action="append", help="mute this channel")
+    p.add_argument("--for", dest="duration", type=_duration, help="how long: 30m, 4h, 2d")
+    p.add_argument("--until", type=_when, help="until this time (ISO 8601; UTC if no offset)")
+    p.add_argument("--start", type=_when, help="start later than now (ISO 8601)")
+    p.add_argument("--comment", default="", help="why (required for add)")
+    p.add_argument("--by", default="", help="who (default: the current user)")
+    p.add_argument("--all", action="store_true", help="list: include expired silences")
+    p.set_defaults(func=cmd_silence)
+
+    p = with_config(sub.add_parser("digest", help="list digest channels; preview or send one"))
+    p.add_argument("action", nargs="?", choices=["list", "preview", "send"], default="list")
+    p.add_argument("channel", nargs="?", help="digest channel (for preview, send)")
+    p.add_argument("--html", action="store_true", help="preview: print the HTML part")
+    p.set_defaults(func=cmd_digest)
     p = with_config(
         sub.add_parser("send-test", help="send a sample alert to a channel; print the answer")
     )

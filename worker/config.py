@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import yaml
 from pydantic import (
@@ -27,6 +27,8 @@ from pydantic import (
 )
 
 from worker.errors import ConfigError, ConfigProblem
+from worker.quiet import QuietHours, parse_weekdays
+from worker.schedule import parse_hhmm, parse_schedule, zone_named
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -49,6 +51,21 @@ def parse_duration_s(value: object) -> float:
 
 
 DurationS = Annotated[float, BeforeValidator(parse_duration_s)]
+
+
+def parse_duration_or_zero_s(value: object) -> float:
+    """Like `parse_duration_s`, but `0`/`0s` (off) is allowed."""
+    if not isinstance(value, bool) and (value == 0 or (isinstance(value, str) and _is_zero(value))):
+        return 0.0
+    return parse_duration_s(value)
+
+
+def _is_zero(text: str) -> bool:
+    m = _DURATION.match(text)
+    return m is not None and float(m.group(1)) == 0
+
+
+DurationOrZeroS = Annotated[float, BeforeValidator(parse_duration_or_zero_s)]
 
 
 class _Strict(BaseModel):
@@ -92,17 +109,175 @@ class WatchlistConfig(_Strict):
         return self
 
 
+FeedKind = Literal["auto", "rss", "jsonl", "jsonfeed", "federal_register", "edgar", "folder"]
+FederalRegisterType = Literal["RULE", "PRORULE", "NOTICE", "PRESDOCU"]
+FEDERAL_REGISTER_API = "https://www.federalregister.gov/api/v1/documents.json"
+EDGAR_BROWSE = "https://www.sec.gov/cgi-bin/browse-edgar"
+# What a document in the Federal Register API's answer carries, kept small on purpose.
+_FEDERAL_REGISTER_FIELDS = (
+    "title",
+    "abstract",
+    "action",
+    "type",
+    "document_number",
+    "publication_date",
+    "html_url",
+    "agencies",
+)
+_BUILT_URL_KINDS = ("federal_register", "edgar")
+_KIND_OF_FIELD = {
+    "agencies": "federal_register",
+    "document_types": "federal_register",
+    "search": "federal_register",
+    "forms": "edgar",
+    "cik": "edgar",
+}
+
+
 class FeedConfig(_Strict):
+    """One source. `url` is required except for `federal_register` and `edgar`, whose URL is
+    built from `agencies`/`document_types`/`search` and `forms`/`cik` (a `url` given for them
+    is the API endpoint to use, or, if it has a query, the whole request)."""
+
     name: str
-    url: str
+    url: str = ""
     every: DurationS = 300.0
-    kind: Literal["auto", "rss", "jsonl"] = "auto"
+    kind: FeedKind = "auto"
     max_age: DurationS | None = None
     timeout_s: float = Field(default=20.0, gt=0)
+    max_bytes: int = Field(default=5_000_000, gt=0)
+    stale_after: DurationS | None = None
+    user_agent: str = ""
+    agencies: list[str] = []
+    document_types: list[FederalRegisterType] = []
+    search: str = ""
+    forms: list[str] = []
+    cik: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _build_url(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("kind") not in _BUILT_URL_KINDS:
+            return data
+        data = dict(data)
+        for key in ("agencies", "document_types", "forms"):
+            if isinstance(data.get(key), str):
+                data[key] = [data[key]]
+        url = data.get("url")
+        if isinstance(url, str) and "?" in url:
+            return data
+        if data["kind"] == "federal_register":
+            data["url"] = _federal_register_url(data, url or FEDERAL_REGISTER_API)
+        else:
+            data["url"] = _edgar_url(data, url or EDGAR_BROWSE)
+        return data
+
+    @field_validator("cik")
+    @classmethod
+    def _cik_is_digits(cls, value: str) -> str:
+        if value and not (value.strip().isdigit() and len(value.strip()) <= 10):
+            raise ValueError("a CIK: up to 10 digits, such as 0001045810")
+        return value.strip()
+
+
+def _federal_register_url(data: dict[str, Any], base: str) -> str:
+    pairs: list[tuple[str, str]] = [("order", "newest"), ("per_page", "20")]
+    pairs += [("fields[]", f) for f in _FEDERAL_REGISTER_FIELDS]
+    pairs += [("conditions[agencies][]", str(a)) for a in data.get("agencies") or []]
+    pairs += [("conditions[type][]", str(t)) for t in data.get("document_types") or []]
+    if data.get("search"):
+        pairs.append(("conditions[term]", str(data["search"])))
+    return f"{base}?{urlencode(pairs, safe='[]')}"
+
+
+def _edgar_url(data: dict[str, Any], base: str) -> str:
+    forms = [str(f) for f in data.get("forms") or []]
+    # One form: EDGAR filters. Several: the unfiltered feed, filtered here (sources/edgar.py).
+    form = forms[0] if len(forms) == 1 else ""
+    cik = str(data.get("cik") or "").strip()
+    if cik:
+        pairs = [("action", "getcompany"), ("CIK", cik.zfill(10)), ("type", form)]
+        pairs += [("dateb", ""), ("owner", "include"), ("start", "0"), ("count", "40")]
+    else:
+        pairs = [("action", "getcurrent"), ("type", form), ("company", ""), ("dateb", "")]
+        pairs += [("owner", "include"), ("start", "0"), ("count", "100")]
+    pairs.append(("output", "atom"))
+    return f"{base}?{urlencode(pairs)}"
+
+
+class QuietTimeConfig(_Strict):
+    """One quiet window, end-exclusive, as Alertmanager writes it; may cross midnight."""
+
+    start_time: str
+    end_time: str
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        if value.strip() != "24:00":
+            parse_hhmm(value)
+        return value
+
+
+class QuietHoursConfig(_Strict):
+    """When a channel is quiet: `times` (none: all day) on `weekdays` (none: every day) in
+    `timezone` (default: the channel's). Alerts scoring `breakthrough_score` or more go out
+    anyway; the rest wait for the window to end."""
+
+    times: list[QuietTimeConfig] = []
+    weekdays: list[str] = []
+    timezone: str = ""
+    breakthrough_score: int | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _are_weekdays(cls, value: list[str]) -> list[str]:
+        parse_weekdays(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        if value:
+            zone_named(value)
+        return value
+
+    @model_validator(mode="after")
+    def _opens_sometime(self) -> QuietHoursConfig:
+        QuietHours.from_config(
+            [(t.start_time, t.end_time) for t in self.times], self.weekdays, "UTC"
+        )
+        return self
+
+
+GroupLabel = Literal["watchlist", "ticker", "cluster"]
 
 
 class _ChannelBase(_Strict):
     min_interval_s: float = Field(default=0.0, ge=0)
+    # Routing (see worker/routing.py): instant messages or scheduled digests.
+    mode: Literal["instant", "digest"] = "instant"
+    schedule: str = "daily 08:00"
+    timezone: str = "UTC"
+    group_by: list[GroupLabel] = ["watchlist", "ticker", "cluster"]
+    group_wait: DurationOrZeroS = 0.0
+    group_interval: DurationOrZeroS = 0.0
+    repeat_interval: DurationS = 86400.0
+    quiet_hours: QuietHoursConfig | None = None
+    digest_max_stories: int = Field(default=60, ge=1, le=500)
+    digest_send_empty: bool = False
+
+    @field_validator("schedule")
+    @classmethod
+    def _is_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        zone_named(value)
+        return value
 
 
 class ConsoleChannelConfig(_ChannelBase):
@@ -140,6 +315,14 @@ class EmailChannelConfig(_ChannelBase):
     to: list[str]
     ca_file: str = ""
     timeout_s: float = Field(default=30.0, gt=0)
+    unsubscribe_url: str = ""
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _is_unsubscribe_url(cls, value: str) -> str:
+        if value and not re.match(r"^(https://[^\s]+|mailto:[^\s@]+@[^\s]+)$", value):
+            raise ValueError("an https:// URL or a mailto: address")
+        return value
 
     @field_validator("to")
     @classmethod
@@ -226,6 +409,18 @@ class DeliveryConfig(_Strict):
     max_age: DurationS = 86400.0
 
 
+class ClusteringConfig(_Strict):
+    """How copies and rewrites of one event are folded into one story (worker/clustering.py):
+    an item joins a story whose first report is at most `window` away and that it resembles
+    with a similarity of at least `threshold` (0-1), compared against at most `max_candidates`
+    recent reports."""
+
+    enabled: bool = True
+    window: DurationS = 48 * 3600.0
+    threshold: float = Field(default=0.55, gt=0, le=1)
+    max_candidates: int = Field(default=500, ge=1, le=100_000)
+
+
 class MetricsConfig(_Strict):
     """The HTTP endpoint serving /metrics, /healthz and /readyz on `bind`:`port` (0: any free
     port, logged). `multiprocess_dir` switches prometheus-client to multiprocess mode for
@@ -262,6 +457,37 @@ class ReloadConfig(_Strict):
     check_every: DurationS = 2.0
 
 
+class PollingConfig(_Strict):
+    """How feeds are polled: at most `max_fetches` at once in all, `max_per_host` at once per
+    host; after errors, each feed waits its interval doubled per failure in a row, up to
+    `backoff_max_s`; HTTP/2 where a server offers it if `http2` is on and the h2 package is
+    installed."""
+
+    max_fetches: int = Field(default=16, ge=1, le=256)
+    max_per_host: int = Field(default=2, ge=1, le=64)
+    backoff_max_s: DurationS = 21600.0
+    http2: bool = True
+
+
+class ServeConfig(_Strict):
+    """`policywatch serve`: where it listens, who may post (name → bearer token, each from the
+    environment) and the largest request body it reads."""
+
+    bind: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, lt=65536)
+    tokens: dict[str, str] = {}
+    max_body_bytes: int = Field(default=5_000_000, gt=0)
+
+
+_CONTACT = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}|https?://[^\s/]+\.[^\s]+")
+MIN_TOKEN_CHARS = 16
+
+
+def has_contact(user_agent: str) -> bool:
+    """True when a User-Agent names an email address or a web address to reach its sender."""
+    return bool(_CONTACT.search(user_agent))
+
+
 class Settings(_Strict):
     """The whole configuration, built once at start-up and passed down.
 
@@ -278,6 +504,10 @@ class Settings(_Strict):
     max_age: DurationS | None = None
     workers: int = Field(default=4, ge=1, le=64)
     user_agent: str = "policywatch/0.1 (+https://github.com/policywatch/policywatch)"
+    clustering: ClusteringConfig = ClusteringConfig()
+    edgar_user_agent: str = ""
+    polling: PollingConfig = PollingConfig()
+    serve: ServeConfig = ServeConfig()
     source_file: str = ""
     metrics: MetricsConfig | None = None
     health: HealthConfig = HealthConfig()
@@ -295,7 +525,41 @@ class Settings(_Strict):
                     raise _FieldFault(
                         ("watchlists", i, "notify", j), channel, f"a channel name ({known})"
                     )
+        self._check_feeds()
+        for name, token in self.serve.tokens.items():
+            if len(token.strip()) < MIN_TOKEN_CHARS:
+                raise _FieldFault(
+                    ("serve", "tokens", name),
+                    "(hidden)",
+                    f"a token of at least {MIN_TOKEN_CHARS} characters, from the environment",
+                )
         return self
+
+    def _check_feeds(self) -> None:
+        for i, feed in enumerate(self.feeds):
+            for key, kind in _KIND_OF_FIELD.items():
+                if getattr(feed, key) and feed.kind != kind:
+                    raise _FieldFault(
+                        ("feeds", i, key),
+                        getattr(feed, key),
+                        f"only on a feed of kind {kind} (this one is {feed.kind})",
+                    )
+            if not feed.url.strip():
+                what = "a folder path" if feed.kind == "folder" else "a feed URL or path"
+                raise _FieldFault(("feeds", i, "url"), "(missing)", what)
+            if feed.kind == "edgar" and not has_contact(feed.user_agent or self.edgar_user_agent):
+                where: tuple[str | int, ...] = ("feeds", i, "kind")
+                value: object = feed.kind
+                if feed.user_agent:
+                    where, value = ("feeds", i, "user_agent"), feed.user_agent
+                elif self.edgar_user_agent:
+                    where, value = ("edgar_user_agent",), self.edgar_user_agent
+                raise _FieldFault(
+                    where,
+                    value,
+                    "edgar_user_agent: a User-Agent with your contact email or URL, as SEC "
+                    "EDGAR requires (e.g. 'Acme Research ops@acme.example')",
+                )
 
 
 class _FieldFault(ValueError):
@@ -494,6 +758,7 @@ def parse_settings(text: str, file: str, env: Mapping[str, str]) -> Settings:
         )
         for p, name in missing
     ]
+    problems.extend(_tokens_written_in_the_file(located, file))
     secrets = _env_values(located.data, env)
     try:
         settings = Settings.model_validate({**data, "source_file": file})
@@ -527,6 +792,30 @@ def _hide_secrets(problems: list[ConfigProblem], secrets: frozenset[str]) -> lis
     return out
 
 
+def _tokens_written_in_the_file(located: _Located, file: str) -> list[ConfigProblem]:
+    """Bearer tokens are secrets: each must be a `${NAME}` from the environment."""
+    serve = located.data.get("serve")
+    tokens = serve.get("tokens") if isinstance(serve, dict) else None
+    if not isinstance(tokens, dict):
+        return []
+    return [
+        ConfigProblem(
+            file,
+            _line_for(located.lines, ("serve", "tokens", name)),
+            format_path(("serve", "tokens", name)),
+            "(hidden)",
+            "${NAME}: a token read from the environment, never written in the file",
+        )
+        for name, value in tokens.items()
+        if isinstance(value, str) and not _ENV_REF.fullmatch(value.strip())
+    ]
+
+
 def env_flag(name: str) -> bool:
     """Read a boolean switch from the environment (used for CI detection in tooling)."""
     return os.environ.get(name, "").lower() not in ("", "0", "false", "no")
+
+
+def current_user() -> str:
+    """Who runs this command (for a silence's `created_by`): $USER, else $LOGNAME, else "?"."""
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "?"

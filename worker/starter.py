@@ -47,6 +47,16 @@ channels:
   #   password: ${SMTP_PASSWORD}
   #   from: policywatch@example.com
   #   to: [desk@example.com]
+  #   mode: digest         # one message per schedule instead of one per alert
+  #   schedule: weekdays 08:00   # or daily 08:00, hourly, a cron line "0 8 * * 1-5"
+  #   timezone: America/New_York
+  #   unsubscribe_url: https://example.com/unsubscribe   # List-Unsubscribe header
+  # Any channel can group bursts and keep quiet at night (alerts wait, never dropped):
+  #   group_by: [watchlist]
+  #   group_wait: 30s
+  #   quiet_hours:
+  #     times: [{start_time: "22:00", end_time: "07:00"}]
+  #     breakthrough_score: 90
   # desk-discord:
   #   type: discord
   #   url: ${DISCORD_WEBHOOK_URL}

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
+from worker.models import (
+    Alert,
+    ClusterMember,
+    Delivery,
+    DeliveryState,
+    FeedState,
+    Heartbeat,
+    Hold,
+    HoldReason,
+    RoutedBatch,
+    Silence,
+)
 from worker.store import Store
 
 T0 = datetime(2025, 4, 16, 12, 0, tzinfo=UTC)
@@ -135,6 +147,170 @@ def test_a_disabled_channel_remembers_why(store: Store) -> None:
     assert "410" in store.channel_disabled("desk")
     store.enable_channel("desk")
     assert store.channel_disabled("desk") == ""
+
+
+# routing: stories, holds, marks, silences, locks (worker/routing.py, worker/digests.py)
+
+
+def make_member(item_id: str, cluster_id: str, at: datetime) -> ClusterMember:
+    return ClusterMember(
+        cluster_id=cluster_id,
+        item_id=item_id,
+        title=f"report {item_id}",
+        link=f"https://example.com/{item_id}",
+        source="wire",
+        published=at,
+        event_at=at,
+        started_at=at,
+        seen_at=at,
+        features='{"x": 1}',
+    )
+
+
+def routed(
+    alerts: list[Alert],
+    deliveries: list[Delivery] | None = None,
+    holds: list[Hold] | None = None,
+    members: list[ClusterMember] | None = None,
+    marks: dict[str, str] | None = None,
+) -> RoutedBatch:
+    return RoutedBatch(
+        feed="wire",
+        item_ids=["item-1"],
+        alerts=alerts,
+        deliveries=deliveries or [],
+        holds=holds or [],
+        members=members or [],
+        marks=marks or {},
+        now=T0,
+    )
+
+
+def test_a_routed_batch_records_alerts_holds_members_and_marks_together(store: Store) -> None:
+    nvda, amd = make_alert("NVDA"), make_alert("AMD")
+    hold = Hold(amd.id, "desk", "watchlist=semis", HoldReason.GROUP, T0, T0 + timedelta(seconds=30))
+    member = make_member("item-1", "evt_1", T0)
+    batch = routed([nvda, amd], [pending(nvda)], [hold], [member], {"alog:x": "1"})
+    assert [d.id for d in store.record_routed(batch)] == [pending(nvda).id]
+    assert store.unseen(["item-1"]) == []
+    assert store.get_alerts([nvda.id, amd.id]) == [nvda, amd]
+    assert store.list_holds() == [hold]
+    assert store.cluster_members(["evt_1"]) == [member]
+    assert store.get_marks(["alog:x", "nope"]) == {"alog:x": "1"}
+    assert store.record_routed(batch) == []  # idempotent
+    assert len(store.list_holds()) == 1
+
+
+def test_recent_members_are_those_in_the_time_range_newest_first(store: Store) -> None:
+    members = [make_member(f"i{h}", f"evt_{h % 2}", T0 + timedelta(hours=h)) for h in range(5)]
+    store.record_routed(routed([], members=members))
+    found = store.recent_members(T0 + timedelta(hours=1), T0 + timedelta(hours=3), limit=10)
+    assert [m.item_id for m in found] == ["i3", "i2", "i1"]
+    assert [m.item_id for m in store.recent_members(T0, T0 + timedelta(days=1), 2)] == ["i4", "i3"]
+    assert {m.item_id for m in store.cluster_members(["evt_0"])} == {"i0", "i2", "i4"}
+
+
+def test_holds_are_listed_by_channel_reason_and_due_time(store: Store) -> None:
+    a, b, c = make_alert("NVDA"), make_alert("AMD"), make_alert("TSM", channel="pm")
+    holds = [
+        Hold(a.id, "desk", "g", HoldReason.GROUP, T0, T0 + timedelta(seconds=30)),
+        Hold(b.id, "desk", "g", HoldReason.QUIET, T0, T0 + timedelta(hours=8)),
+        Hold(c.id, "pm", "g", HoldReason.DIGEST, T0),
+    ]
+    store.record_routed(routed([a, b, c], holds=holds))
+    assert store.next_release_at() == T0 + timedelta(seconds=30)
+    assert store.list_holds(due_by=T0 + timedelta(minutes=1)) == [holds[0]]
+    assert store.list_holds(channel="pm") == [holds[2]]
+    by_reason = store.list_holds(reasons=[HoldReason.QUIET, HoldReason.DIGEST])
+    assert sorted(by_reason, key=lambda h: h.alert_id) == sorted(
+        holds[1:], key=lambda h: h.alert_id
+    )
+
+
+def test_releasing_holds_makes_their_delivery_once_and_sets_marks(store: Store) -> None:
+    a, b = make_alert("NVDA"), make_alert("AMD")
+    holds = [Hold(x.id, "desk", "g", HoldReason.GROUP, T0, T0) for x in (a, b)]
+    store.record_routed(routed([a, b], holds=holds))
+    together = Delivery(
+        id=Delivery.make_id("desk", (a.id, b.id)),
+        channel="desk",
+        alert_ids=(a.id, b.id),
+        state=DeliveryState.PENDING,
+        attempts=0,
+        created_at=T0,
+        next_attempt_at=T0,
+    )
+    made = store.release_holds([a.id, b.id], [together], {"grp:desk:g": "t"}, T0)
+    assert made == [together]
+    assert store.list_holds() == []
+    assert store.get_marks(["grp:desk:g"]) == {"grp:desk:g": "t"}
+    assert store.release_holds([a.id, b.id], [together], {}, T0) == []
+    assert store.next_release_at() is None
+
+
+def test_marks_are_overwritten(store: Store) -> None:
+    store.set_marks({"digest:pm": "a", "other": "b"}, T0)
+    store.set_marks({"digest:pm": "c"}, T0)
+    assert store.get_marks(["digest:pm", "other"]) == {"digest:pm": "c", "other": "b"}
+
+
+def test_silences_round_trip_and_saving_again_replaces(store: Store) -> None:
+    silence = Silence(
+        id="sil_1",
+        matchers=(("ticker", "NVDA"), ("watchlist", "semis")),
+        starts_at=T0,
+        ends_at=T0 + timedelta(hours=4),
+        created_by="ana",
+        comment="earnings week",
+        created_at=T0,
+    )
+    store.save_silence(silence)
+    assert store.list_silences() == [silence]
+    ended = replace(silence, ends_at=T0 + timedelta(minutes=5))
+    store.save_silence(ended)
+    assert store.list_silences() == [ended]
+
+
+def test_a_lock_has_one_owner_until_it_is_freed_or_expires(store: Store) -> None:
+    assert store.try_lock("routing", "a", 60, T0)
+    assert store.try_lock("routing", "a", 60, T0)  # the owner may take it again
+    assert not store.try_lock("routing", "b", 60, T0 + timedelta(seconds=59))
+    assert store.try_lock("routing", "b", 60, T0 + timedelta(seconds=60))  # expired
+    store.unlock("routing", "a")  # not the owner any more: no effect
+    assert not store.try_lock("routing", "a", 60, T0 + timedelta(seconds=61))
+    store.unlock("routing", "b")
+    assert store.try_lock("routing", "a", 60, T0 + timedelta(seconds=61))
+
+
+def test_pruning_forgets_old_stories_alert_logs_and_silenced_records(store: Store) -> None:
+    old_alert, new_alert = make_alert("NVDA"), make_alert("AMD")
+    store.record_routed(
+        routed(
+            [old_alert],
+            holds=[Hold(old_alert.id, "desk", "g", HoldReason.SILENCED, T0, None, "sil_1")],
+            members=[make_member("old", "evt_old", T0)],
+            marks={"alog:old": "x", "digest:pm": "y"},
+        )
+    )
+    later = T0 + timedelta(days=40)
+    store.record_routed(
+        replace(
+            routed(
+                [new_alert],
+                holds=[Hold(new_alert.id, "desk", "g", HoldReason.SILENCED, later, None, "s")],
+                members=[make_member("new", "evt_new", later)],
+                marks={"alog:new": "x"},
+            ),
+            now=later,
+        )
+    )
+    assert store.prune_routing(T0 + timedelta(days=30)) == 3
+    assert [m.item_id for m in store.cluster_members(["evt_old", "evt_new"])] == ["new"]
+    assert store.get_marks(["alog:old", "alog:new", "digest:pm"]) == {
+        "alog:new": "x",
+        "digest:pm": "y",  # period marks are kept
+    }
+    assert [h.alert_id for h in store.list_holds()] == [new_alert.id]
 
 
 def test_deliveries_are_counted_by_channel_and_state(store: Store) -> None:

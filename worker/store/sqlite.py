@@ -28,6 +28,7 @@ from worker.store.base import (
     heartbeat_from_json,
     heartbeat_to_json,
 )
+from worker.store.sqlite_routing import ROUTING_SCHEMA, SqliteRoutingMixin, insert_deliveries
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -86,7 +87,7 @@ def _row_to_delivery(row: sqlite3.Row) -> Delivery:
     )
 
 
-class SqliteStore:
+class SqliteStore(SqliteRoutingMixin):
     """Store over one SQLite file in WAL mode; safe for threads and for several processes.
 
     Raises StoreError when the file cannot be opened or written.
@@ -104,6 +105,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._db.executescript(ROUTING_SCHEMA)
             self._add_missing_columns()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from exc
@@ -182,7 +184,6 @@ class SqliteStore:
         deliveries: Sequence[Delivery],
         now: datetime,
     ) -> list[Delivery]:
-        created: list[Delivery] = []
         with self._tx() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO seen (item_id, feed, seen_at) VALUES (?, ?, ?)",
@@ -192,23 +193,7 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO alerts (id, created_at, data) VALUES (?, ?, ?)",
                 [(a.id, a.created_at.timestamp(), alert_to_json(a)) for a in alerts],
             )
-            for d in deliveries:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO deliveries (id, channel, alert_ids, state, attempts,"
-                    " created_at, next_attempt_at, kind) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
-                    (
-                        d.id,
-                        d.channel,
-                        json.dumps(list(d.alert_ids)),
-                        d.state.value,
-                        d.created_at.timestamp(),
-                        d.next_attempt_at.timestamp(),
-                        d.kind,
-                    ),
-                )
-                if cur.rowcount:
-                    created.append(d)
-        return created
+            return insert_deliveries(db, deliveries)
 
     def count_seen(self) -> int:
         return int(self._query("SELECT COUNT(*) AS n FROM seen")[0]["n"])

@@ -64,6 +64,11 @@ from tests.relevance.support import Score, alerted, matched
             "Officials signed off on a slower version of the accelerator.",
             "AMD",
         ),
+        (  # a senator's bill; Intel named by its Core chips
+            "Senator proposes licence rule for Core chips bound for China",
+            "The bill would require export licences for Intel processors sold to Chinese buyers.",
+            "INTC",
+        ),
         (  # an export fee
             "US to levy export fee on Nvidia chips sold to China",
             "The administration would take a share of revenue from each licensed sale.",
@@ -152,6 +157,12 @@ def test_a_non_trade_case_or_business_news_is_not_an_event(
         (  # an approval only wondered about
             "Nvidia readies a new Blackwell chip for China",
             "It is unclear whether Washington would approve it.",
+        ),
+        (  # a vow with no action; "declined to say" is no revenue decline, and "China should
+            # be stopped" is not China stopping anything
+            "Trade nominee promises a hard line on Beijing",
+            "At his confirmation hearing he said China should be stopped from buying US chips, "
+            "but declined to say which rules he would change.",
         ),
     ],
 )

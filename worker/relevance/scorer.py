@@ -375,7 +375,10 @@ def _state_subject(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Se
         for state in states:
             gap = hit.start - state.end
             if 0 <= gap <= SUBJECT_CHARS and sentences.index(state.start) == s:
-                return True
+                # "China should be stopped": a passive verb's subject is what it acts on.
+                between = f" {sentences.text[state.end : hit.start].lower()} "
+                if not any(f" {w} " in between for w in ("be", "been", "being", "is", "was")):
+                    return True
     return False
 
 

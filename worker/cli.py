@@ -766,9 +766,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object instead of a report")
     p.add_argument(
         "--subset",
-        choices=["all", "tune", "held-out"],
+        choices=["all", "tune", "held-out", "odd", "even"],
         default="all",
-        help="all items, or the tuning two thirds / held-out third (split by id hash)",
+        help="all items, the tuning two thirds / held-out third (split by id hash), "
+        "or the items whose id ends in an odd / even number",
     )
     p.set_defaults(func=cmd_eval)
 

@@ -23,6 +23,7 @@ from worker.relevance.scorer import (
     EventAssessment,
     Sentences,
     TickerAssessment,
+    TickerContext,
     assess_event,
     assess_ticker,
 )
@@ -115,6 +116,7 @@ class Relevance:
                 mentions.setdefault(hit.key, []).append(hit)
         assessed: dict[str, TickerAssessment] = {}
         title_targets = any(t.start < sentences.title_len for t in targets)
+        shared = TickerContext.of(event, cues, sentences, title_targets) if mentions else None
         for ticker, found in mentions.items():
             result = assess_ticker(
                 ticker,
@@ -124,6 +126,7 @@ class Relevance:
                 sentences,
                 self.companies[ticker].curated,
                 title_targets,
+                shared,
             )
             if result is not None:
                 assessed[ticker] = result

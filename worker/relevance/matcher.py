@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 import ahocorasick
@@ -64,6 +64,17 @@ _EXCHANGE_SUFFIX = {
 # Reuters suffixes for US venues: <NVDA.O> is Nasdaq's NVDA.
 _US_RIC_SUFFIXES = (".O", ".OQ", ".N", ".A", ".K")
 _CAPS_WINDOW = 40
+# Texts with no character from U+2E80 up (no CJK, kana, hangul) are scanned with word
+# boundaries built into the automaton: every non-word character of the folded text becomes a
+# space, and a pattern that needs a boundary carries a space on that side. Same hits as
+# checking each candidate's neighbours, without the candidates that fail (most of them).
+_HIGH = re.compile("[\u2e80-\U0010ffff]")
+_NON_WORD = re.compile(r"[^\w ]")
+_ASCII_NON_WORD = str.maketrans(
+    {chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")}
+)
+# Symbol hits sort after pattern hits of the same span (they are found after them).
+_SYMBOL_ORDER = 1 << 30
 # A phone number after a short capitalised name: "TEL 03-3501-2800" is a telephone, not
 # Tokyo Electron.
 _PHONE_AFTER = re.compile(r"[:.]?\s*\+?[\d(][\d\s\-().]{6,}")
@@ -156,6 +167,7 @@ class Matcher:
         if patterns:
             self._automaton.make_automaton()
         self._empty = not patterns
+        self._bounded = _bounded_automaton(patterns)
 
     @classmethod
     def _add_company(
@@ -200,33 +212,54 @@ class Matcher:
 
     def scan(self, text: str) -> list[Hit]:
         """Every hit in `text` (already normalised with `normalise`), in order of position."""
-        found: list[tuple[Hit, int]] = []
+        found: list[tuple[Hit, int, int]] = []
         if not self._empty:
             folded = fold(text)
             size = len(text)
-            for end_index, entries in self._automaton.iter(folded):
-                end = end_index + 1
-                for p in entries:
-                    start = end - len(p.label)
-                    if not _boundary_ok(text, start, end, size, p.prefix, p.label):
-                        continue
-                    if p.exact and not _exact_ok(text, start, end, p.exact):
-                        continue
-                    stop = _word_end(text, end, size) if p.prefix else end
-                    strength = p.strength
-                    if (
-                        p.exact
-                        and (p.key, text[start:end]) in self._caps_words
-                        and _in_caps_passage(text, start, end)
-                    ):
-                        strength = _CAPS
-                    hit = Hit(p.kind, p.key, text[start:stop], start, stop, strength)
-                    found.append((hit, len(p.label)))
-        found.extend((h, h.end - h.start) for h in self._symbol_hits(text))
+            for start, end, p, order in self._candidates(text, folded):
+                if p.exact and not _exact_ok(text, start, end, p.exact):
+                    continue
+                stop = _word_end(text, end, size) if p.prefix else end
+                strength = p.strength
+                if (
+                    p.exact
+                    and (p.key, text[start:end]) in self._caps_words
+                    and _in_caps_passage(text, start, end)
+                ):
+                    strength = _CAPS
+                hit = Hit(p.kind, p.key, text[start:stop], start, stop, strength)
+                found.append((hit, len(p.label), order))
+        found.extend((h, h.end - h.start, _SYMBOL_ORDER) for h in self._symbol_hits(text))
         # Longest span first at each position, and of equal spans the longer pattern
-        # ("exportkontroll*" before "export*" on "Exportkontrollen").
-        found.sort(key=lambda pair: (pair[0].start, -pair[0].end, -pair[1]))
-        return _settle_caps(_drop_nested_terms([h for h, _ in found]))
+        # ("exportkontroll*" before "export*" on "Exportkontrollen"); the same pattern text
+        # in the order its entries were added.
+        found.sort(key=lambda hit: (hit[0].start, -hit[0].end, -hit[1], hit[2]))
+        return _settle_caps(_drop_nested_terms([h for h, _, _ in found]))
+
+    def _candidates(self, text: str, folded: str) -> Iterator[tuple[int, int, _Pattern, int]]:
+        """(start, end, pattern, its order among the entries of its text) for every pattern
+        occurrence on the word boundaries it needs."""
+        if _HIGH.search(text) is None:
+            mapped = (
+                folded.translate(_ASCII_NON_WORD)
+                if folded.isascii()
+                else _NON_WORD.sub(" ", folded)
+            )
+            for end_index, entries in self._bounded.iter(f" {mapped} "):
+                for p, order, core, right, check in entries:
+                    end = end_index - right
+                    start = end - len(core)
+                    if check and folded[start:end] != core:
+                        continue  # the same words around other punctuation
+                    yield start, end, p, order
+            return
+        size = len(text)
+        for end_index, entries in self._automaton.iter(folded):
+            end = end_index + 1
+            for order, p in enumerate(entries):
+                start = end - len(p.label)
+                if _boundary_ok(text, start, end, size, p.prefix, p.label):
+                    yield start, end, p, order
 
     def _symbol_hits(self, text: str) -> Iterable[Hit]:
         for m in _CASHTAG.finditer(text):
@@ -250,6 +283,30 @@ class Matcher:
                 ticker = self._symbols.get(code.rsplit(".", 1)[0])
             if ticker:
                 yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+
+
+def _bounded_automaton(patterns: Mapping[str, list[_Pattern]]) -> ahocorasick.Automaton:
+    """The automaton for texts without characters from U+2E80 up (see _HIGH): keys are the
+    folded patterns with non-word characters as spaces, and a space on each side that needs
+    a word boundary. Each key holds (pattern, order, folded text, 1 if a right space, whether
+    the folded text has non-word characters to check)."""
+    bounded = ahocorasick.Automaton()
+    keys: dict[str, list[tuple[_Pattern, int, str, int, bool]]] = {}
+    for core, values in patterns.items():
+        if _HIGH.search(core):
+            continue  # cannot occur in a text without such characters
+        check = re.search(r"\W", core) is not None
+        mapped = _NON_WORD.sub(" ", core)
+        for order, p in enumerate(values):
+            left = _is_word_char(p.label[0])
+            right = not p.prefix and _is_word_char(p.label[-1])
+            key = (" " if left else "") + mapped + (" " if right else "")
+            keys.setdefault(key, []).append((p, order, core, int(right), check))
+    for key, entries in keys.items():
+        bounded.add_word(key, tuple(entries))
+    if keys:
+        bounded.make_automaton()
+    return bounded
 
 
 def _exact_ok(text: str, start: int, end: int, exact: str) -> bool:

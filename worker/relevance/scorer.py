@@ -73,8 +73,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 from worker.relevance.matcher import WEAK, Hit
 
@@ -143,13 +144,16 @@ class Sentences:
     text: str
     title_len: int
     ends: tuple[int, ...]
+    # index(pos): the number of the sentence holding `pos`. Scoring asks this hundreds of
+    # times per item, so it is bisect itself (a C call), not a method around it.
+    index: Callable[[int], int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", partial(bisect.bisect_right, self.ends))
 
     @classmethod
     def of(cls, text: str, title_len: int) -> Sentences:
         return cls(text, title_len, tuple(sentence_ends(text)))
-
-    def index(self, pos: int) -> int:
-        return bisect.bisect_right(self.ends, pos)
 
     def bounds(self, pos: int) -> tuple[int, int]:
         i = self.index(pos)
@@ -485,6 +489,31 @@ def _lookalike_parts(
     return parts
 
 
+@dataclass(frozen=True, slots=True)
+class TickerContext:
+    """What the assessments of all tickers of one item share: computed once per item."""
+
+    cue_index: _Index
+    evidence_index: _Index
+    key: set[int]
+    headline: int | None
+
+    @classmethod
+    def of(
+        cls,
+        event: EventAssessment,
+        cues: Sequence[Hit],
+        sentences: Sentences,
+        title_targets: bool = False,
+    ) -> TickerContext:
+        return cls(
+            _Index(cues, sentences),
+            _Index(event.evidence, sentences),
+            _key_sentences(event.evidence, sentences),
+            _headline_sentence(event, sentences, title_targets),
+        )
+
+
 def assess_ticker(
     ticker: str,
     mentions: Sequence[Hit],
@@ -493,14 +522,17 @@ def assess_ticker(
     sentences: Sentences,
     curated: bool,
     title_targets: bool = False,
+    context: TickerContext | None = None,
 ) -> TickerAssessment | None:
     """How much the item matters to `ticker`; None when only weak names of it were found.
     `cues` are the scan's passing, spared and impact hits; `title_targets` says whether the
-    title names any chip company."""
+    title names any chip company; `context`, when given, is TickerContext.of(event, cues,
+    sentences, title_targets) made once for all the item's tickers."""
     if all(m.strength == WEAK for m in mentions):
         return None
-    cue_index = _Index(cues, sentences)
-    evidence_index = _Index(event.evidence, sentences)
+    shared = context or TickerContext.of(event, cues, sentences, title_targets)
+    cue_index = shared.cue_index
+    evidence_index = shared.evidence_index
     parts: list[tuple[str, int]] = [("event", round(event.score * 0.4))]
 
     counted = []
@@ -528,8 +560,8 @@ def assess_ticker(
         presence = round(presence * 0.7)
     parts.append((f"named in {where}, {len(counted)}×", presence))
 
-    key = _key_sentences(event.evidence, sentences)
-    headline = _headline_sentence(event, sentences, title_targets)
+    key = shared.key
+    headline = shared.headline
     best, role, role_label = first, 0, ""
     passing = []
     for m in strong:

@@ -240,19 +240,27 @@ class Matcher:
         """(start, end, pattern, its order among the entries of its text) for every pattern
         occurrence on the word boundaries it needs."""
         if _HIGH.search(text) is None:
-            mapped = (
-                folded.translate(_ASCII_NON_WORD)
-                if folded.isascii()
-                else _NON_WORD.sub(" ", folded)
-            )
-            for end_index, entries in self._bounded.iter(f" {mapped} "):
-                for p, order, core, right, check in entries:
-                    end = end_index - right
-                    start = end - len(core)
-                    if check and folded[start:end] != core:
-                        continue  # the same words around other punctuation
-                    yield start, end, p, order
-            return
+            return self._bounded_candidates(folded)
+        return self._checked_candidates(text, folded)
+
+    def _bounded_candidates(self, folded: str) -> Iterator[tuple[int, int, _Pattern, int]]:
+        """Candidates of a text without characters from U+2E80 up: see _bounded_automaton."""
+        if folded.isascii():
+            mapped = folded.translate(_ASCII_NON_WORD)
+        else:
+            mapped = _NON_WORD.sub(" ", folded)
+        for end_index, entries in self._bounded.iter(f" {mapped} "):
+            for p, order, core, right, check in entries:
+                end = end_index - right
+                start = end - len(core)
+                if check and folded[start:end] != core:
+                    continue  # the same words around other punctuation
+                yield start, end, p, order
+
+    def _checked_candidates(
+        self, text: str, folded: str
+    ) -> Iterator[tuple[int, int, _Pattern, int]]:
+        """Candidates of any text: every occurrence, then each one's boundaries checked."""
         size = len(text)
         for end_index, entries in self._automaton.iter(folded):
             end = end_index + 1

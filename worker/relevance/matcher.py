@@ -212,7 +212,8 @@ class Matcher:
 
     def scan(self, text: str) -> list[Hit]:
         """Every hit in `text` (already normalised with `normalise`), in order of position."""
-        found: list[tuple[Hit, int, int]] = []
+        # (start, -end, -pattern length, order, sequence, hit): sorted as plain tuples.
+        found: list[tuple[int, int, int, int, int, Hit]] = []
         if not self._empty:
             folded = fold(text)
             size = len(text)
@@ -228,34 +229,38 @@ class Matcher:
                 ):
                     strength = _CAPS
                 hit = Hit(p.kind, p.key, text[start:stop], start, stop, strength)
-                found.append((hit, len(p.label), order))
-        found.extend((h, h.end - h.start, _SYMBOL_ORDER) for h in self._symbol_hits(text))
+                found.append((start, -stop, -len(p.label), order, len(found), hit))
+        for h in self._symbol_hits(text):
+            found.append((h.start, -h.end, h.start - h.end, _SYMBOL_ORDER, len(found), h))
         # Longest span first at each position, and of equal spans the longer pattern
         # ("exportkontroll*" before "export*" on "Exportkontrollen"); the same pattern text
         # in the order its entries were added.
-        found.sort(key=lambda hit: (hit[0].start, -hit[0].end, -hit[1], hit[2]))
-        return _settle_caps(_drop_nested_terms([h for h, _, _ in found]))
+        found.sort()
+        return _settle_caps(_drop_nested_terms([f[5] for f in found]))
 
-    def _candidates(self, text: str, folded: str) -> Iterator[tuple[int, int, _Pattern, int]]:
+    def _candidates(self, text: str, folded: str) -> Iterable[tuple[int, int, _Pattern, int]]:
         """(start, end, pattern, its order among the entries of its text) for every pattern
         occurrence on the word boundaries it needs."""
         if _HIGH.search(text) is None:
             return self._bounded_candidates(folded)
         return self._checked_candidates(text, folded)
 
-    def _bounded_candidates(self, folded: str) -> Iterator[tuple[int, int, _Pattern, int]]:
+    def _bounded_candidates(self, folded: str) -> list[tuple[int, int, _Pattern, int]]:
         """Candidates of a text without characters from U+2E80 up: see _bounded_automaton."""
         if folded.isascii():
             mapped = folded.translate(_ASCII_NON_WORD)
         else:
             mapped = _NON_WORD.sub(" ", folded)
+        found = []
+        add = found.append
         for end_index, entries in self._bounded.iter(f" {mapped} "):
             for p, order, core, right, check in entries:
                 end = end_index - right
                 start = end - len(core)
                 if check and folded[start:end] != core:
                     continue  # the same words around other punctuation
-                yield start, end, p, order
+                add((start, end, p, order))
+        return found
 
     def _checked_candidates(
         self, text: str, folded: str

@@ -34,6 +34,7 @@ from worker.relevance.lexicon import Lexicon
 
 # Kinds of company evidence, strongest first.
 NAME, PRODUCT, PERSON, SYMBOL, WEAK = "name", "product", "person", "symbol", "weak"
+IDIOM = "idiom"  # the lexicon category whose phrases mean nothing here
 _CAPS = "caps"  # provisional: settled to NAME or WEAK once the whole text is scanned
 
 _CASHTAG = re.compile(r"\$([A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?)\b")
@@ -324,11 +325,13 @@ def _word_end(text: str, end: int, size: int) -> int:
 def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
     """Drops hits that are part of a longer hit: a term inside a longer term ("export" in
     "export controls"), a second term on exactly the same span (the longer pattern, sorted
-    first, wins), and anything inside a company's name ("Tokyo" in "Tokyo Electron", the weak
-    "Applied" in "Applied Materials"). `hits` are sorted by (start, -end)."""
+    first, wins), anything inside a company's name ("Tokyo" in "Tokyo Electron", the weak
+    "Applied" in "Applied Materials"), and a name inside an idiom ("Arm" in "arm-twisting").
+    `hits` are sorted by (start, -end)."""
     kept: list[Hit] = []
     term_end = -1
     name_end = -1
+    idiom_end = -1
     for hit in hits:
         if hit.end <= name_end:
             continue
@@ -336,6 +339,10 @@ def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
             if hit.end <= term_end:
                 continue
             term_end = max(term_end, hit.end)
+            if hit.key == IDIOM:
+                idiom_end = max(idiom_end, hit.end)
+        elif hit.end <= idiom_end:
+            continue
         elif hit.strength != WEAK:
             name_end = max(name_end, hit.end)
         kept.append(hit)

@@ -17,7 +17,9 @@ Besides the watched companies, the curated directory's other companies are match
 whatever the watchlist.
 
 Symbols are found by a few regexes over the text (one pass each, whatever the number of
-tickers): `$NVDA`, `(NASDAQ: NVDA)`, `(TYO: 8035)`, `<8035.T>`, `<NVDA.O>`, `(2330.TW)`.
+tickers): `$NVDA`, `(NASDAQ: NVDA)`, `(TYO: 8035)`, `<8035.T>`, `<NVDA.O>`, `(2330.TW)`, and a
+bare capitals symbol right before "chips", "shares", "stock" or "products" ("MU CHIPS"),
+unless the symbol is an everyday word ("ON").
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ _CASHTAG = re.compile(r"\$([A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?)\b")
 _LISTING = re.compile(
     r"\((NASDAQ|Nasdaq|NYSE|Nyse|NYSE American|TSE|TYO|HKEX|HKG|SEHK|KRX|KOSPI|KOSDAQ|TWSE|TPE|"
     r"SSE|SHA|SZSE|SHE|Euronext|AMS|XETRA|ETR|FRA)\s*:\s*([A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?)\)"
+)
+# A bare symbol as headlines use one: in capitals, right before what the company sells or
+# what trades ("MU CHIPS", "NVDA shares"). Symbols that are everyday words ("ON CHIPS" is "on
+# chips") never count this way.
+_BARE_SYMBOL = re.compile(
+    r"\b([A-Z][A-Z0-9]{1,4})\s+(?:chips?|shares?|stock|products?|processors?|memory|gpus?)\b",
+    re.IGNORECASE,
+)
+_WORD_SYMBOLS = frozenset(
+    {"ON", "IT", "US", "UK", "EU", "AI", "OR", "AND", "BY", "TO", "IN", "AT", "ALL", "ARE"}
+    | {"FOR", "NOW", "ONE", "SO", "BE", "GO", "HE", "NO", "UP", "AN", "AS", "IS", "OF", "BAN"}
+    | {"NEW", "BIG", "KEY", "TOP", "OLD", "CAN", "LOW", "HAS", "WAS", "ITS", "THE", "HIT", "CUT"}
 )
 # Reuters-style instrument codes and bare suffixed symbols in brackets: <8035.T>, <NVDA.O>,
 # (2330.TW), (ASML.AS)
@@ -244,6 +258,12 @@ class Matcher:
                 )
             if ticker:
                 yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+        for m in _BARE_SYMBOL.finditer(text):
+            code = m.group(1)
+            if code.isupper() and code not in _WORD_SYMBOLS:
+                ticker = self._symbols.get(code)
+                if ticker:
+                    yield Hit("company", ticker, code, m.start(1), m.end(1), SYMBOL)
         for m in _BRACKETED.finditer(text):
             code = m.group(1)
             ticker = self._symbols.get(code)

@@ -90,6 +90,7 @@ SUBJECT_POINTS = 12
 SPARED_CHARS = 40
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
+FURTHER_TERM_POINTS = 4
 
 POLICY_CATEGORIES = (
     "control",
@@ -456,8 +457,10 @@ def _evidence_parts(
         ("relax", "easing or undoing of a rule"),
         ("tariff", "tariff on chips"),
     ):
-        if any(h.key == category for h in anchored):
-            kinds.append((weights[category], label))
+        terms = {h.label.lower() for h in anchored if h.key == category}
+        if terms:
+            extra = FURTHER_TERM_POINTS * (min(len(terms), 3) - 1)
+            kinds.append((weights[category] + extra, f"{label} ({len(terms)})" if extra else label))
     kinds.sort(key=lambda k: -k[0])
     for rank, (points, label) in enumerate(kinds):
         share = points >> rank

@@ -47,10 +47,12 @@ _LISTING = re.compile(
 # A bare symbol as headlines use one: in capitals, right before what the company sells or
 # what trades ("MU CHIPS", "NVDA shares"). Symbols that are everyday words ("ON CHIPS" is "on
 # chips") never count this way.
-_BARE_SYMBOL = re.compile(
-    r"\b([A-Z][A-Z0-9]{1,4})\s+(?:chips?|shares?|stock|products?|processors?|memory|gpus?)\b",
-    re.IGNORECASE,
+# (The regex finds the noun, rarer than a capital letter, and the code looks back for the
+# symbol.)
+_BARE_SYMBOL_NOUN = re.compile(
+    r"(?<=[A-Z0-9]) (?i:chips?|shares?|stock|products?|processors?|memory|gpus?)\b"
 )
+_BARE_SYMBOL = re.compile(r"[A-Z][A-Z0-9]{1,4}")
 _WORD_SYMBOLS = frozenset(
     {"ON", "IT", "US", "UK", "EU", "AI", "OR", "AND", "BY", "TO", "IN", "AT", "ALL", "ARE"}
     | {"FOR", "NOW", "ONE", "SO", "BE", "GO", "HE", "NO", "UP", "AN", "AS", "IS", "OF", "BAN"}
@@ -258,12 +260,16 @@ class Matcher:
                 )
             if ticker:
                 yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
-        for m in _BARE_SYMBOL.finditer(text):
-            code = m.group(1)
-            if code.isupper() and code not in _WORD_SYMBOLS:
+        for m in _BARE_SYMBOL_NOUN.finditer(text):
+            end = m.start()
+            start = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end)) + 1
+            while start < end and text[start] in "(\"'“‘[":
+                start += 1
+            code = text[start:end]
+            if _BARE_SYMBOL.fullmatch(code) and code not in _WORD_SYMBOLS:
                 ticker = self._symbols.get(code)
                 if ticker:
-                    yield Hit("company", ticker, code, m.start(1), m.end(1), SYMBOL)
+                    yield Hit("company", ticker, code, start, end, SYMBOL)
         for m in _BRACKETED.finditer(text):
             code = m.group(1)
             ticker = self._symbols.get(code)

@@ -32,8 +32,9 @@ firms are trade weapons.
 
 Event score:
   evidence     each anchored kind gives its weight (control and sanction together as one
-               kind, +8 per further distinct term, up to +16). The strongest kind counts in
-               full, the second half, the third a quarter, and so on
+               kind, +8 per further distinct term, up to +16; any other kind
+               +FURTHER_TERM_POINTS per further distinct term, up to twice that). The
+               strongest kind counts in full, the second half, the third a quarter, and so on
   government   `actor` weight when a government body is named
   beside       +6 when a government body or a country shares a sentence with the evidence, or
                (title evidence) the body's first sentence: headlines leave out who acts

@@ -17,7 +17,9 @@ Besides the watched companies, the curated directory's other companies are match
 whatever the watchlist.
 
 Symbols are found by a few regexes over the text (one pass each, whatever the number of
-tickers): `$NVDA`, `(NASDAQ: NVDA)`, `(TYO: 8035)`, `<8035.T>`, `<NVDA.O>`, `(2330.TW)`.
+tickers): `$NVDA`, `(NASDAQ: NVDA)`, `(TYO: 8035)`, `<8035.T>`, `<NVDA.O>`, `(2330.TW)`, and a
+bare capitals symbol right before "chips", "shares", "stock" or "products" ("MU CHIPS"),
+unless the symbol is an everyday word ("ON").
 """
 
 from __future__ import annotations
@@ -34,12 +36,27 @@ from worker.relevance.lexicon import Lexicon
 
 # Kinds of company evidence, strongest first.
 NAME, PRODUCT, PERSON, SYMBOL, WEAK = "name", "product", "person", "symbol", "weak"
+IDIOM = "idiom"  # the lexicon category whose phrases mean nothing here
 _CAPS = "caps"  # provisional: settled to NAME or WEAK once the whole text is scanned
 
 _CASHTAG = re.compile(r"\$([A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?)\b")
 _LISTING = re.compile(
     r"\((NASDAQ|Nasdaq|NYSE|Nyse|NYSE American|TSE|TYO|HKEX|HKG|SEHK|KRX|KOSPI|KOSDAQ|TWSE|TPE|"
     r"SSE|SHA|SZSE|SHE|Euronext|AMS|XETRA|ETR|FRA)\s*:\s*([A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?)\)"
+)
+# A bare symbol as headlines use one: in capitals, right before what the company sells or
+# what trades ("MU CHIPS", "NVDA shares"). Symbols that are everyday words ("ON CHIPS" is "on
+# chips") never count this way.
+# (The regex finds the noun, rarer than a capital letter, and the code looks back for the
+# symbol.)
+_BARE_SYMBOL_NOUN = re.compile(
+    r"(?<=[A-Z0-9]) (?i:chips?|shares?|stock|products?|processors?|memory|gpus?)\b"
+)
+_BARE_SYMBOL = re.compile(r"[A-Z][A-Z0-9]{1,4}")
+_WORD_SYMBOLS = frozenset(
+    {"ON", "IT", "US", "UK", "EU", "AI", "OR", "AND", "BY", "TO", "IN", "AT", "ALL", "ARE"}
+    | {"FOR", "NOW", "ONE", "SO", "BE", "GO", "HE", "NO", "UP", "AN", "AS", "IS", "OF", "BAN"}
+    | {"NEW", "BIG", "KEY", "TOP", "OLD", "CAN", "LOW", "HAS", "WAS", "ITS", "THE", "HIT", "CUT"}
 )
 # Reuters-style instrument codes and bare suffixed symbols in brackets: <8035.T>, <NVDA.O>,
 # (2330.TW), (ASML.AS)
@@ -289,6 +306,16 @@ class Matcher:
                 )
             if ticker:
                 yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+        for m in _BARE_SYMBOL_NOUN.finditer(text):
+            end = m.start()
+            start = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end)) + 1
+            while start < end and text[start] in "(\"'“‘[":
+                start += 1
+            code = text[start:end]
+            if _BARE_SYMBOL.fullmatch(code) and code not in _WORD_SYMBOLS:
+                ticker = self._symbols.get(code)
+                if ticker:
+                    yield Hit("company", ticker, code, start, end, SYMBOL)
         for m in _BRACKETED.finditer(text):
             code = m.group(1)
             ticker = self._symbols.get(code)
@@ -394,11 +421,13 @@ def _word_end(text: str, end: int, size: int) -> int:
 def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
     """Drops hits that are part of a longer hit: a term inside a longer term ("export" in
     "export controls"), a second term on exactly the same span (the longer pattern, sorted
-    first, wins), and anything inside a company's name ("Tokyo" in "Tokyo Electron", the weak
-    "Applied" in "Applied Materials"). `hits` are sorted by (start, -end)."""
+    first, wins), anything inside a company's name ("Tokyo" in "Tokyo Electron", the weak
+    "Applied" in "Applied Materials"), and a name inside an idiom ("Arm" in "arm-twisting").
+    `hits` are sorted by (start, -end)."""
     kept: list[Hit] = []
     term_end = -1
     name_end = -1
+    idiom_end = -1
     for hit in hits:
         if hit.end <= name_end:
             continue
@@ -406,6 +435,10 @@ def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
             if hit.end <= term_end:
                 continue
             term_end = max(term_end, hit.end)
+            if hit.key == IDIOM:
+                idiom_end = max(idiom_end, hit.end)
+        elif hit.end <= idiom_end:
+            continue
         elif hit.strength != WEAK:
             name_end = max(name_end, hit.end)
         kept.append(hit)

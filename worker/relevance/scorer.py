@@ -32,8 +32,9 @@ firms are trade weapons.
 
 Event score:
   evidence     each anchored kind gives its weight (control and sanction together as one
-               kind, +8 per further distinct term, up to +16). The strongest kind counts in
-               full, the second half, the third a quarter, and so on
+               kind, +8 per further distinct term, up to +16; any other kind
+               +FURTHER_TERM_POINTS per further distinct term, up to twice that). The
+               strongest kind counts in full, the second half, the third a quarter, and so on
   government   `actor` weight when a government body is named
   beside       +6 when a government body or a country shares a sentence with the evidence, or
                (title evidence) the body's first sentence: headlines leave out who acts
@@ -91,6 +92,7 @@ SUBJECT_POINTS = 12
 SPARED_CHARS = 40
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
+FURTHER_TERM_POINTS = 4
 
 POLICY_CATEGORIES = (
     "control",
@@ -464,8 +466,10 @@ def _evidence_parts(
         ("relax", "easing or undoing of a rule"),
         ("tariff", "tariff on chips"),
     ):
-        if any(h.key == category for h in anchored):
-            kinds.append((weights[category], label))
+        terms = {h.label.lower() for h in anchored if h.key == category}
+        if terms:
+            extra = FURTHER_TERM_POINTS * (min(len(terms), 3) - 1)
+            kinds.append((weights[category] + extra, f"{label} ({len(terms)})" if extra else label))
     kinds.sort(key=lambda k: -k[0])
     for rank, (points, label) in enumerate(kinds):
         share = points >> rank

@@ -268,7 +268,7 @@ class Matcher:
             mapped = folded.translate(_ASCII_NON_WORD)
         else:
             mapped = _NON_WORD.sub(" ", folded)
-        found = []
+        found: list[tuple[int, int, _Pattern, int]] = []
         add = found.append
         for end_index, entries in self._bounded.iter(f" {mapped} "):
             for p, order, core, right, check in entries:

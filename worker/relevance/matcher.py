@@ -49,8 +49,9 @@ _LISTING = re.compile(
 # chips") never count this way.
 # (The regex finds the noun, rarer than a capital letter, and the code looks back for the
 # symbol.)
+# (It starts with the space, so the regex engine skips ahead from space to space.)
 _BARE_SYMBOL_NOUN = re.compile(
-    r"(?<=[A-Z0-9]) (?i:chips?|shares?|stock|products?|processors?|memory|gpus?)\b"
+    r" (?<=[A-Z0-9] )(?i:chips?|shares?|stock|products?|processors?|memory|gpus?)\b"
 )
 _BARE_SYMBOL = re.compile(r"[A-Z][A-Z0-9]{1,4}")
 _WORD_SYMBOLS = frozenset(

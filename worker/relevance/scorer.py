@@ -109,7 +109,9 @@ EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
 
-_SENTENCE_END = re.compile(r"[.!?。！？…]+[\"'”’)]*(?:\s|$)|[\n\r]")
+# Punctuation (then closing quotes) before a space or the end, or a line break. Written to
+# start with one character class so the regex engine skips ahead to candidates quickly.
+_SENTENCE_END = re.compile(r"[.!?。！？…\n\r](?:(?<=[\n\r])|[.!?。！？…]*[\"'”’)]*(?:\s|$))")
 _ABBREVIATIONS = frozenset(
     {"sen", "rep", "gov", "gen", "inc", "corp", "co", "ltd", "no", "mr", "mrs", "ms", "dr", "st"}
     | {"jr", "vs", "e.g", "i.e", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept"}

@@ -107,7 +107,12 @@ class Relevance:
         sentences = Sentences.of(text, len(title))
         hits = self.matcher.scan(text)
         terms = [h for h in hits if h.kind == "term"]
-        targets = [h for h in hits if self._is_target(h)]
+        chip = self._chip  # as _is_target, inline: this runs for every hit
+        targets = [
+            h
+            for h in hits
+            if h.kind in ("company", "entity") and h.strength != WEAK and h.key in chip
+        ]
         event = assess_event(terms, targets, sentences, self.lexicon.weights)
         cues = [h for h in terms if h.key in _MENTION_CUES]
         mentions: dict[str, list[Hit]] = {}

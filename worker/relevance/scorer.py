@@ -167,8 +167,15 @@ class Sentences:
 
     def is_question(self, index: int) -> bool:
         """Whether sentence `index` ends with a question mark."""
-        end = self.ends[index] if index < len(self.ends) else len(self.text)
-        return self.text[:end].rstrip().rstrip("\"'”’)").endswith(("?", "？"))
+        text = self.text
+        end = self.ends[index] if index < len(self.ends) else len(text)
+        # As text[:end].rstrip().rstrip("\"'”’)").endswith(("?", "？")), without copying
+        # the text up to there for every term.
+        while end > 0 and text[end - 1].isspace():
+            end -= 1
+        while end > 0 and text[end - 1] in "\"'”’)":
+            end -= 1
+        return end > 0 and text[end - 1] in "?？"
 
     def where(self, pos: int) -> str:
         if pos < self.title_len:
@@ -438,17 +445,20 @@ def _anchor(
     return "state measure" if state and (objects or targets) else None
 
 
+_MISSING = {
+    "sanction": "nothing in the item is about chips",
+    "instrument": "no object, company, government or subject country in its sentence",
+    "action": f"no object or company within {NEAR_CHARS} characters",
+    "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
+    "tariff": f"no chip goods within {NEAR_CHARS} characters",
+    "measure": "needs a government and a chip target in its sentence",
+    "enforcement": "no chip-world object or other policy term in its sentence",
+    "directive": "no chip-world object or other policy term in its sentence",
+}
+
+
 def _missing(category: str) -> str:
-    return {
-        "sanction": "nothing in the item is about chips",
-        "instrument": "no object, company, government or subject country in its sentence",
-        "action": f"no object or company within {NEAR_CHARS} characters",
-        "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
-        "tariff": f"no chip goods within {NEAR_CHARS} characters",
-        "measure": "needs a government and a chip target in its sentence",
-        "enforcement": "no chip-world object or other policy term in its sentence",
-        "directive": "no chip-world object or other policy term in its sentence",
-    }[category]
+    return _MISSING[category]
 
 
 def _evidence_parts(

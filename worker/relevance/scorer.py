@@ -99,6 +99,7 @@ POLICY_CATEGORIES = (
     "instrument",
     "action",
     "tariff",
+    "trade_remedy",
     "relax",
     "measure",
     "enforcement",
@@ -107,6 +108,8 @@ POLICY_CATEGORIES = (
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
+# What a policy term can be about: goods, and trade flows that say nothing of what is traded.
+OBJECTS = ("object", "flow")
 
 _SENTENCE_END = re.compile(r"[.!?。！？…]+[\"'”’)]*(?:\s|$)|[\n\r]")
 _ABBREVIATIONS = frozenset(
@@ -254,10 +257,17 @@ def assess_event(
                 hit = replace(hit, key="measure")
             converted.append(hit)
         hits = converted
+    target_sentences: dict[int, list[Hit]] = {}
+    for t in targets:
+        target_sentences.setdefault(sentences.index(t.start), []).append(t)
     live: list[Hit] = []
     for hit in hits:
         if hit.key in EVIDENCE_CATEGORIES:
             s = sentences.index(hit.start)
+            goods = _other_goods(hit, raw, s, target_sentences)
+            if goods is not None:
+                notes[hit] = f"about {goods.label!r}, not chips: no chip goods in its sentence"
+                continue
             if sentences.is_question(s):
                 notes[hit] = "in a question: asked, not reported"
                 continue
@@ -275,10 +285,7 @@ def assess_event(
                 continue
         live.append(hit)
     index = _Index(live, sentences)
-    target_sentences: dict[int, list[Hit]] = {}
-    for t in targets:
-        target_sentences.setdefault(sentences.index(t.start), []).append(t)
-    has_domain = bool(targets) or any(h.key == "object" for h in live)
+    has_domain = bool(targets) or any(h.key in OBJECTS for h in live)
 
     anchored: list[Hit] = []
     for hit in live:
@@ -356,6 +363,19 @@ def assess_event(
     return EventAssessment(score, terms, tuple(parts), tuple(counted), tuple(notes.items()))
 
 
+def _other_goods(
+    hit: Hit, raw: _Index, s: int, target_sentences: Mapping[int, list[Hit]]
+) -> Hit | None:
+    """A policy term right beside goods that are not chips ("arms export licences", "exports of
+    weapons"), in a sentence with no chip goods and no chip company: it is about those goods."""
+    if hit.key not in POLICY_CATEGORIES or raw.get(s, "object") or target_sentences.get(s):
+        return None
+    for goods in raw.get(s, "other_goods"):
+        if _near(hit, goods, CUE_CHARS):
+            return goods
+    return None
+
+
 def _actor_in_lead(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Sentences) -> bool:
     """A headline leaves out who acts ("TSMC told to stop..."); the body's first sentence
     names them ("The Commerce Department sent a letter...")."""
@@ -371,7 +391,14 @@ def _state_subject(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Se
     or enforcing verb or a licence ("US curbs", "Beijing lifts", "US licence", "US criminal
     probe"). State measures need a state anyway, and control terms are strong without one."""
     for hit in anchored:
-        if hit.key not in ("action", "relax", "instrument", "enforcement", "directive"):
+        if hit.key not in (
+            "action",
+            "relax",
+            "instrument",
+            "enforcement",
+            "directive",
+            "trade_remedy",
+        ):
             continue
         s = sentences.index(hit.start)
         for state in states:
@@ -392,7 +419,7 @@ def _anchor(
     has_domain: bool,
 ) -> str | None:
     s = sentences.index(hit.start)
-    objects = index.get(s, "object")
+    objects = index.get(s, *OBJECTS)
     targets = target_sentences.get(s, [])
     # A government body anywhere in the sentence, or a country before the term (its subject:
     # "China tells...", "Japan to require..."; not "Huang urges Japan...").
@@ -413,6 +440,11 @@ def _anchor(
     if hit.key == "tariff":
         # A duty is on goods: chips must be what it taxes, not a company that also sells washers.
         return "tariff on chips" if any(_near(hit, o, NEAR_CHARS) for o in objects) else None
+    if hit.key == "trade_remedy":
+        # A dumping or subsidy case is a trade measure when chips are the goods it is about
+        # ("dumping probe into US analog chips"), not when they are steel or solar panels.
+        chips = [*index.get(s, "object"), *targets]
+        return "trade remedy on chips" if any(_near(hit, o, NEAR_CHARS) for o in chips) else None
     if hit.key == "relax":
         # Easing verbs take a rule as their object ("lifts curbs"), not a product ("lifts
         # outlooks" is not policy).
@@ -435,6 +467,7 @@ def _missing(category: str) -> str:
         "action": f"no object or company within {NEAR_CHARS} characters",
         "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
         "tariff": f"no chip goods within {NEAR_CHARS} characters",
+        "trade_remedy": f"no chip goods or chip company within {NEAR_CHARS} characters",
         "measure": "needs a government and a chip target in its sentence",
         "enforcement": "no chip-world object or other policy term in its sentence",
         "directive": "no chip-world object or other policy term in its sentence",
@@ -457,6 +490,7 @@ def _evidence_parts(
         ("action", "restricting action on an object"),
         ("relax", "easing or undoing of a rule"),
         ("tariff", "tariff on chips"),
+        ("trade_remedy", "anti-dumping or anti-subsidy case on chips"),
     ):
         terms = {h.label.lower() for h in anchored if h.key == category}
         if terms:

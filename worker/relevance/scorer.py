@@ -89,6 +89,7 @@ TAIL_CHARS = 20
 SUBJECT_CHARS = 12
 SUBJECT_POINTS = 12
 SPARED_CHARS = 40
+BENEFIT_CHARS = 80
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
 FURTHER_TERM_POINTS = 4
@@ -541,10 +542,13 @@ def assess_ticker(
     evidence_index = _Index(event.evidence, sentences)
     parts: list[tuple[str, int]] = [("event", round(event.score * 0.4))]
 
+    eased = any(h.key == "relax" for h in event.evidence)
     counted = []
     for m in mentions:
         s = sentences.index(m.start)
         if any(_near(m, c, SPARED_CHARS) for c in cue_index.get(s, "spared")):
+            continue
+        if not eased and _beneficiary(m, cue_index.get(s, "beneficiary"), event.evidence):
             continue
         counted.append(m)
     if len(counted) < len(mentions):
@@ -589,7 +593,7 @@ def assess_ticker(
         if points > role:
             best, role, role_label = m, points, label
         if m.start >= sentences.title_len:
-            passing.append(bool(cue_index.get(s, "passing")) and not in_sentence)
+            passing.append(bool(cue_index.get(s, "passing", "beneficiary")) and not in_sentence)
     if role:
         parts.append((role_label, role))
     in_title = any(m.start < sentences.title_len for m in strong)
@@ -599,6 +603,21 @@ def assess_ticker(
     names = tuple(dict.fromkeys(m.label for m in counted))
     snippet = make_evidence(sentences, best.start)
     return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
+
+
+def _beneficiary(mention: Hit, cues: Sequence[Hit], evidence: Sequence[Hit]) -> bool:
+    """Whether the company is said to gain from the rule ("Samsung and SK Hynix edged up on bets
+    they could fill the gap"; "winners include AMD"): a rival of its target. The cue follows the
+    name within BENEFIT_CHARS with no evidence between them, or just precedes it."""
+    for cue in cues:
+        if cue.end <= mention.start:
+            if mention.start - cue.end <= SPARED_CHARS:
+                return True
+        elif cue.start - mention.end <= BENEFIT_CHARS and not any(
+            mention.end <= e.start < cue.start for e in evidence
+        ):
+            return True
+    return False
 
 
 def _headline_sentence(

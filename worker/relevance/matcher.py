@@ -328,7 +328,9 @@ def _settle_caps(hits: list[Hit]) -> list[Hit]:
 
 
 # What separates the names of a list: "Lam, Applied and KLA", "Applied & Tokyo Electron".
-_LIST_SEPARATOR = re.compile(r"\s*(?:,|;|/|&)\s*(?:(?:and|or|et|en|y|und|e)\s+)?|\s+(?:and|or|et|en|y|und|e)\s+")
+_LIST_SEPARATOR = re.compile(
+    r"\s*(?:,|;|/|&)\s*(?:(?:and|or|et|en|y|und|e)\s+)?|\s+(?:and|or|et|en|y|und|e)\s+"
+)
 
 
 def _promote_listed(text: str, hits: list[Hit]) -> list[Hit]:

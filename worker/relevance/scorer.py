@@ -10,14 +10,17 @@ enforcement, directive) or a consequence is dropped when its sentence is a quest
 Washington tighten chip rules?"), when a negation cue ("do not expect", "no fresh", "analysts
 expect", "unclear whether") ends at most CUE_CHARS before it in its sentence, when a negation
 cue after it closes its sentence (at most TAIL_CHARS left: "New curbs unlikely, analysts say"),
-or when a background cue ("earlier", "existing") ends at most BACKGROUND_CHARS before it. A
-live term counts when anchored:
+when a background cue ("earlier", "existing") ends at most BACKGROUND_CHARS before it, or when
+it sits within CUE_CHARS of goods that are not chips ("arms export licences") in a sentence
+with no chip goods and no chip company. A live term counts when anchored:
   control      always (export-control instruments: Entity List, FDPR, licence requirement)
   sanction     when the item names any chip-world object or chip company at all
   instrument   a chip-world object or chip company, a government body or a country, in its
                sentence ("licences for China")
   action       a chip-world object or a chip company within NEAR_CHARS, in its sentence
   tariff       a chip-world object (not a company) within NEAR_CHARS, in its sentence
+  trade_remedy chip goods (not a trade flow such as "exports") or a chip company within
+               NEAR_CHARS, in its sentence ("dumping probe into US analog chips")
   relax        a control, sanction, instrument or restricting term within NEAR_CHARS, in its
                sentence ("lifts curbs"; not "lifts outlooks")
   measure      a government body, or a country before the term, and a chip-world object or
@@ -58,8 +61,11 @@ Ticker score (0-100):
   presence     30 when the company is named in the title, 22 in the lead, else 10; +4 per further
                mention (up to +12); × 0.7 for names derived from legal names (not curated).
                Weak names ("Applied", "Lam", "HBM") count only beside a strong one, and then
-               only as further mentions; a mention next to a spared cue ("left out", "bought
-               from") does not count at all
+               only as further mentions, unless listed with a strong name ("Lam, Applied and
+               KLA": the matcher counts them as names); a mention next to a spared cue ("left
+               out", "bought from") does not count at all, nor one followed within
+               BENEFIT_CHARS by a beneficiary cue with no evidence between ("Samsung could
+               gain share"), unless the evidence eases a rule
   role         its best mention: +20 in a sentence with counted evidence (+6 when the sentence
                also says the company is hit: "covered", "exposed"; +8 when it is the item's key
                sentence, the one with the most kinds of evidence); else +18 for an impact cue
@@ -67,7 +73,8 @@ Ticker score (0-100):
                and names no chip company (that sentence says whom the headline is about);
                else +8 for evidence within ROLE_NEAR_CHARS characters
   passing      -30 when the company is not in the title and every mention sits in a sentence
-               with a passing cue ("shares of", "rival", "could benefit") and no evidence
+               with a passing or beneficiary cue ("shares of", "rival", "could benefit") and
+               no evidence
 """
 
 from __future__ import annotations

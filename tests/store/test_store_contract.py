@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from worker.models import Alert, Delivery, DeliveryState, FeedState
@@ -115,7 +118,9 @@ def test_a_dead_delivery_can_be_requeued(store: Store) -> None:
 
 
 def test_feed_state_round_trips(store: Store) -> None:
-    state = FeedState(name="wire", url="https://x/feed", etag='"abc"', last_modified="Wed", items_seen=3)
+    state = FeedState(
+        name="wire", url="https://x/feed", etag='"abc"', last_modified="Wed", items_seen=3
+    )
     store.save_feed_state(state)
     assert store.get_feed_state("wire") == state
     assert store.list_feed_states() == [state]
@@ -133,3 +138,60 @@ def test_a_disabled_channel_remembers_why(store: Store) -> None:
     assert "410" in store.channel_disabled("desk")
     store.enable_channel("desk")
     assert store.channel_disabled("desk") == ""
+
+
+def test_two_workers_recording_the_same_item_at_once_create_one_delivery(store: Store) -> None:
+    alert = make_alert()
+    barrier = threading.Barrier(8)
+
+    def record() -> list[Delivery]:
+        barrier.wait()
+        return store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: record(), range(8)))
+    assert sorted(len(r) for r in results) == [0] * 7 + [1]
+    assert len(store.list_deliveries()) == 1
+
+
+def test_claim_due_takes_the_earliest_due_first_and_respects_the_limit(store: Store) -> None:
+    alerts = [make_alert(t) for t in ("NVDA", "AMD", "INTC")]
+    rows = [
+        replace(pending(a), next_attempt_at=T0 + timedelta(seconds=n))
+        for n, a in zip((20, 10, 30), alerts, strict=True)
+    ]
+    store.record_batch("wire", ["item-1"], alerts, rows, T0)
+    taken = store.claim_due(T0 + timedelta(seconds=25), lease_s=60, limit=1)
+    assert [d.id for d in taken] == [rows[1].id]
+    assert store.due_ids(T0 + timedelta(seconds=25), 10) == [rows[0].id]
+    assert store.next_due_at() == T0 + timedelta(seconds=20)
+
+
+def test_a_sent_delivery_stays_sent_whatever_a_late_worker_reports(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+    store.mark_sent(did, T0 + timedelta(seconds=1))
+    store.mark_failed(did, "timeout", T0 + timedelta(seconds=60))
+    store.mark_dead(did, "gave up")
+    sent = store.get_delivery(did)
+    assert sent is not None and sent.state is DeliveryState.SENT
+    assert sent.sent_at == T0 + timedelta(seconds=1) and sent.lease_until is None
+    assert store.due_ids(T0 + timedelta(days=1), 10) == []
+    assert not store.requeue(did, T0)
+
+
+def test_deliveries_are_listed_newest_first_and_filtered_by_state(store: Store) -> None:
+    alerts = [make_alert(t) for t in ("NVDA", "AMD", "INTC")]
+    rows = [replace(pending(a), created_at=T0 + timedelta(minutes=n)) for n, a in enumerate(alerts)]
+    store.record_batch("wire", ["item-1"], alerts, rows, T0)
+    store.claim(rows[0].id, T0, 60)
+    store.mark_dead(rows[0].id, "HTTP 400")
+    assert [d.id for d in store.list_deliveries()] == [r.id for r in reversed(rows)]
+    assert [d.id for d in store.list_deliveries(limit=1)] == [rows[2].id]
+    assert [d.id for d in store.list_deliveries([DeliveryState.PENDING])] == [
+        rows[2].id,
+        rows[1].id,
+    ]
+    assert [d.id for d in store.list_deliveries([DeliveryState.DEAD])] == [rows[0].id]

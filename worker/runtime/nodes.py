@@ -1,0 +1,118 @@
+"""`policywatch worker`: Celery worker nodes, one per queue, so a slow webhook never holds up
+polling.
+
+Without `--queue`, this process supervises two children, `policywatch worker --queue poll` and
+`--queue deliver`: it passes SIGTERM/SIGINT on, and when one child ends it stops the other
+and exits with that child's status (so Docker or systemd restarts the pair). With `--queue`,
+this process is the Celery node itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from worker.config import Settings
+from worker.store.keys import DELIVER_QUEUE, POLL_QUEUE
+
+log = logging.getLogger(__name__)
+
+QUEUES = (POLL_QUEUE, DELIVER_QUEUE)
+_PR_SET_PDEATHSIG = 1
+_STOP_GRACE_S = 30.0
+
+
+def node_argv(queue: str, concurrency: int, log_level: str) -> list[str]:
+    """The `celery worker` arguments for one node consuming `queue`."""
+    return [
+        "worker",
+        f"--queues={queue}",
+        f"--concurrency={concurrency}",
+        f"--hostname={queue}-{os.getpid()}@%h",
+        f"--loglevel={log_level.upper()}",
+        "--pool=prefork",
+        "--task-events",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+
+
+def run_node(settings: Settings, queue: str, concurrency: int | None, log_level: str) -> int:
+    """Be one Celery worker node for `queue` until it shuts down; return its exit status."""
+    from worker.runtime.celery_app import DistributedApp
+    from worker.store.redis import RedisStore, connect, redacted
+
+    app = DistributedApp(settings)
+    app.relevance()  # built before the pool forks, so every process shares it
+    client = connect(app.broker_url)
+    try:
+        for problem in RedisStore(client, app.keys).durability_problems():
+            log.warning("Redis at %s: %s", redacted(app.broker_url), problem)
+    finally:
+        client.close()
+    if concurrency is None:
+        d = settings.distributed
+        concurrency = d.poll_concurrency if queue == POLL_QUEUE else d.deliver_concurrency
+    status = app.celery.worker_main(node_argv(queue, concurrency, log_level))
+    return int(status or 0)
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the supervisor dies, even by SIGKILL (Linux only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_pair(config_path: str, log_level: str) -> int:
+    """Supervise one node per queue (see the module docstring); return the exit status."""
+    children = {
+        queue: subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "worker",
+                "--log-level",
+                log_level,
+                "worker",
+                "--config",
+                config_path,
+                "--queue",
+                queue,
+            ],
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet
+        )
+        for queue in QUEUES
+    }
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while True:
+        ended = [(q, c.returncode) for q, c in children.items() if c.poll() is not None]
+        if ended:
+            break
+        time.sleep(0.2)
+    queue, status = ended[0]
+    log.info("worker node for %s exited with %s; stopping the others", queue, status)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + _STOP_GRACE_S
+    for child in children.values():
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    return status if status >= 0 else 128 - status

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from celery import Celery
-from kombu.entity import Queue
+from kombu.entity import Exchange, Queue
 
 from worker.channels import build_channel
 from worker.config import FeedConfig, Settings
@@ -61,6 +61,11 @@ def task_limits_s(settings: Settings, queue: str) -> tuple[float, float]:
     return round(hard * SOFT_LIMIT_SHARE, 3), hard
 
 
+def _queue(name: str) -> Queue:
+    """A queue with its own direct exchange and routing key, so no message reaches both."""
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Everything we set on Celery, as one plain dict."""
     visibility = settings.distributed.visibility_timeout_s
@@ -79,7 +84,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_time_limit": hard,
         "task_soft_time_limit": soft,
-        "task_queues": (Queue(POLL_QUEUE), Queue(DELIVER_QUEUE)),  # type: ignore[no-untyped-call]
+        "task_queues": tuple(_queue(name) for name in (POLL_QUEUE, DELIVER_QUEUE)),
         "task_default_queue": POLL_QUEUE,
         "task_routes": {
             POLL_FEED: {"queue": POLL_QUEUE},

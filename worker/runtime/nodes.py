@@ -60,6 +60,10 @@ def run_node(settings: Settings, queue: str, concurrency: int | None, log_level:
     if concurrency is None:
         d = settings.distributed
         concurrency = d.poll_concurrency if queue == POLL_QUEUE else d.deliver_concurrency
+    if log_level.upper() != "DEBUG":
+        # Celery logs every task received and finished; sweeps alone would flood the log.
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     status = app.celery.worker_main(node_argv(queue, concurrency, log_level))
     return int(status or 0)
 

@@ -119,7 +119,8 @@ class LeaderScheduler:
 
     def _step_down(self, why: str) -> None:
         if self.leading:
-            log.warning("scheduler %s: no longer leading: %s", self.lock.token, why)
+            level = logging.INFO if why == "stopping" else logging.WARNING
+            log.log(level, "scheduler %s: no longer leading: %s", self.lock.token, why)
         self.leading = False
         self._jobs.remove_all_jobs()
 

@@ -66,7 +66,7 @@ class Keys:
     def leader(self) -> str:
         return f"{self.prefix}:scheduler:leader"
 
-    def poll_slot(self, feed: str, slot: int) -> str:
+    def poll_slot(self, feed: str, slot: int | str) -> str:
         return f"{self.prefix}:poll:{feed}:{slot}"
 
     def hint(self, delivery_id: str) -> str:

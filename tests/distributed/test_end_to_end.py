@@ -1,0 +1,45 @@
+"""From a served feed to the webhook receiver through the scheduler, Redis and Celery workers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.distributed.cluster import (
+    Cluster,
+    NewsServer,
+    nvidia_stories,
+    rss,
+    wait_until,
+    write_config,
+)
+from tests.support.receivers import HttpReceiver
+from worker.models import DeliveryState
+from worker.store.redis import RedisStore
+
+
+def test_a_served_export_control_story_reaches_the_webhook_once(
+    tmp_path: Path, redis_url: str, receiver: HttpReceiver, clusters: list[Cluster]
+) -> None:
+    with NewsServer(rss(nvidia_stories(1))) as news:
+        config = write_config(tmp_path, redis_url, news.url, receiver.url())
+        cluster = Cluster(config, tmp_path)
+        clusters.append(cluster)
+        cluster.worker("poll")
+        cluster.worker("deliver")
+        cluster.scheduler()
+        wait_until(lambda: receiver.requests, 20, "the alert reaches the webhook")
+        store = RedisStore.from_url(redis_url)
+        wait_until(
+            lambda: store.list_deliveries([DeliveryState.SENT]), 5, "the delivery is recorded"
+        )
+        time.sleep(1.5)  # several sweeps later, still one request
+    [request] = receiver.requests
+    body = request.json()
+    [alert] = body["alerts"]
+    assert alert["ticker"] == "NVDA"
+    assert "H20" in alert["title"]
+    [sent] = store.list_deliveries([DeliveryState.SENT])
+    assert request.headers["webhook-id"] == sent.id == body["delivery_id"]
+    assert sent.attempts == 1
+    assert news.gets == 1

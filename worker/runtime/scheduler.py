@@ -37,8 +37,9 @@ def feed_offset_s(feed: FeedConfig) -> float:
 class LeaderScheduler:
     """Schedules polls and sweeps while (and only while) `lock` is held.
 
-    `tick()` takes, keeps or loses the lead; `run(stop)` ticks until `stop` is set, then
-    steps down and releases the lock. `clock` returns unix seconds.
+    `start()` starts the (empty) job scheduler; `tick()` takes, keeps or loses the lead;
+    `close()` steps down and releases the lock. `run(stop)` does all three until `stop` is
+    set. `clock` returns unix seconds.
     """
 
     def __init__(
@@ -58,20 +59,28 @@ class LeaderScheduler:
         self.retry_every_s = max(0.05, ttl_s / 10)
         self._jobs = BackgroundScheduler(timezone="UTC")
 
-    def run(self, stop: threading.Event) -> None:
+    def start(self) -> None:
         self._jobs.start()
         log.info("scheduler %s: standing by for the leader lock", self.lock.token)
+
+    def close(self) -> None:
+        """Stop scheduling and release the lock, so a standby leads at its next try."""
+        self._step_down("stopping")
+        if self._jobs.running:
+            self._jobs.shutdown(wait=True)
+        try:
+            self.lock.release()
+        except redis.RedisError as exc:
+            log.warning("could not release the leader lock (it will expire): %s", exc)
+
+    def run(self, stop: threading.Event) -> None:
+        self.start()
         try:
             while not stop.is_set():
                 self.tick()
                 stop.wait(self.renew_every_s if self.leading else self.retry_every_s)
         finally:
-            self._step_down("stopping")
-            self._jobs.shutdown(wait=True)
-            try:
-                self.lock.release()
-            except redis.RedisError as exc:
-                log.warning("could not release the leader lock (it will expire): %s", exc)
+            self.close()
 
     def tick(self) -> None:
         try:

@@ -12,7 +12,7 @@ store, and the sweeper hands it out again when it is due.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from worker.runtime.dispatch import DELIVER, POLL_FEED, SWEEP, sweep
 from worker.store.keys import DELIVER_QUEUE, POLL_QUEUE
@@ -59,7 +59,10 @@ def register_tasks(app: DistributedApp) -> None:
             log.info("sweep: queued %d due deliveries", queued)
         return queued
 
-    task = app.celery.task
-    task(name=POLL_FEED, soft_time_limit=poll_soft, time_limit=poll_hard)(poll_feed)
-    task(name=SWEEP, soft_time_limit=poll_soft, time_limit=poll_hard)(sweep_due)
-    task(name=DELIVER, soft_time_limit=deliver_soft, time_limit=deliver_hard)(deliver)
+    def task(name: str, soft: float, hard: float) -> Any:
+        # shared=False: these tasks belong to this app only, not to every app in the process
+        return app.celery.task(name=name, soft_time_limit=soft, time_limit=hard, shared=False)
+
+    task(POLL_FEED, poll_soft, poll_hard)(poll_feed)
+    task(SWEEP, poll_soft, poll_hard)(sweep_due)
+    task(DELIVER, deliver_soft, deliver_hard)(deliver)

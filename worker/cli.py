@@ -88,8 +88,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from worker.reports import render_explanation
     from worker.relevance import Relevance
+    from worker.reports import render_explanation
     from worker.sources.items import item_from_mapping
 
     settings = _load(args)
@@ -118,7 +118,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{len(settings.feeds)} feeds, {len(settings.channels)} channels, state {settings.state}"
     )
     for wl in settings.watchlists:
-        print(f"  watchlist {wl.name}: min_score {wl.min_score}, notify {', '.join(wl.notify) or '-'}")
+        print(
+            f"  watchlist {wl.name}: min_score {wl.min_score}, notify {', '.join(wl.notify) or '-'}"
+        )
     for feed in settings.feeds:
         print(f"  feed {feed.name}: every {feed.every:g}s")
     for name, channel in settings.channels.items():
@@ -182,13 +184,23 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
             requeued = [i for i in ids if store.requeue(i, utc_now())]
             print(f"requeued {len(requeued)} deliveries; `policywatch run` sends them")
             return 0 if requeued or not args.id else EXIT_RUNTIME
-        states = [DeliveryState(s) for s in args.state] if args.state else [
-            DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.FAILED, DeliveryState.DEAD
-        ]
+        states = (
+            [DeliveryState(s) for s in args.state]
+            if args.state
+            else [
+                DeliveryState.PENDING,
+                DeliveryState.SENDING,
+                DeliveryState.FAILED,
+                DeliveryState.DEAD,
+            ]
+        )
         rows = store.list_deliveries(states, limit=args.limit)
         for d in rows:
             due = d.next_attempt_at.isoformat(timespec="seconds")
-            print(f"{d.id}  {d.channel:<16} {d.state.value:<8} attempts={d.attempts} due={due}  {d.last_error}")
+            print(
+                f"{d.id}  {d.channel:<16} {d.state.value:<8} attempts={d.attempts}"
+                f" due={due}  {d.last_error}"
+            )
         if not rows:
             print("no deliveries in states: " + ", ".join(s.value for s in states))
         return 0
@@ -241,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="YAML config file")
         return p
 
-    p = with_config(sub.add_parser("score", help="score JSON Lines items; print one JSON line each"))
+    p = with_config(
+        sub.add_parser("score", help="score JSON Lines items; print one JSON line each")
+    )
     p.add_argument("input", nargs="?", default="-", help="JSON Lines file, or - for stdin")
     p.set_defaults(func=cmd_score)
 
@@ -300,4 +314,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_RUNTIME
     except BrokenPipeError:
         return 0
-

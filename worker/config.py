@@ -159,7 +159,8 @@ ChannelConfig = Annotated[
 
 
 class DeliveryConfig(_Strict):
-    """How hard to try: `max_attempts` sends, backing off from `backoff_base_s` to `backoff_max_s`."""
+    """How hard to try: `max_attempts` sends, backing off from `backoff_base_s` up to
+    `backoff_max_s`; a delivery's lease lasts `lease_s`."""
 
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_s: DurationS = 5.0
@@ -242,6 +243,22 @@ def _require_unique(names: list[str], section: str, key: str) -> None:
         seen.add(name)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. YAML 1.1 reads ON, NO, Y as booleans, and ON is a
+    ticker (onsemi) and NO a country code; a watchlist must not turn them into True/False."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
 @dataclass(frozen=True)
 class _Located:
     data: Any
@@ -250,7 +267,7 @@ class _Located:
 
 def _load_yaml_with_lines(text: str, file: str) -> _Located:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -260,7 +277,7 @@ def _load_yaml_with_lines(text: str, file: str) -> _Located:
         raise ConfigError([ConfigProblem(file, 1, "", "", "a YAML mapping with watchlists")])
     lines: dict[tuple[str | int, ...], int] = {}
     _index_lines(node, (), lines)
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     return _Located(data, lines)
 
 
@@ -335,9 +352,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
-def _problems_from(
-    exc: ValidationError, located: _Located, file: str
-) -> list[ConfigProblem]:
+def _problems_from(exc: ValidationError, located: _Located, file: str) -> list[ConfigProblem]:
     problems = []
     for err in exc.errors():
         ctx_error = (err.get("ctx") or {}).get("error")

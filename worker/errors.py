@@ -1,12 +1,12 @@
 """The one error tree of policywatch.
 
-    PolicywatchError
-    ├── ConfigError            bad YAML, bad field, missing ${VAR}; carries every problem found
-    ├── SourceError            a feed could not be fetched or parsed
-    │   └── FetchError         HTTP/network failure; knows whether a retry can help
-    ├── StoreError             the state store is unusable
-    └── DeliveryError          a channel could not deliver; knows whether a retry can help
-        └── TargetGoneError    404/410 from the target: disable it, never retry
+PolicywatchError
+├── ConfigError            bad YAML, bad field, missing ${VAR}; carries every problem found
+├── SourceError            a feed could not be fetched or parsed
+│   └── FetchError         HTTP/network failure; knows whether a retry can help
+├── StoreError             the state store is unusable
+└── DeliveryError          a channel could not deliver; knows whether a retry can help
+    └── TargetGoneError    404/410 from the target: disable it, never retry
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class DeliveryOutcome:
 
 def retry_delay_s(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
     """Exponential backoff with jitter: base × 2^(attempts-1), capped, then ×0.75–1.25."""
-    raw = min(max_s, base_s * 2 ** max(0, attempts - 1))
+    raw = min(max_s, base_s * 2.0 ** max(0, attempts - 1))
     return min(max_s, raw * rng.uniform(0.75, 1.25))
 
 
@@ -69,10 +69,14 @@ class Pipeline:
         self.settings = settings
         self.store = store
         self.channels = channels
-        self.relevance = relevance or Relevance(settings.watchlists, source_file=settings.source_file)
+        self.relevance = relevance or Relevance(
+            settings.watchlists, source_file=settings.source_file
+        )
         self.clock = clock
         self.rng = rng or random.Random()
-        self.base_dir = Path(settings.source_file).parent if settings.source_file else Path.cwd()
+        self.base_dir = (
+            Path(settings.source_file).resolve().parent if settings.source_file else Path.cwd()
+        )
         self._watchlists = {w.name: w for w in settings.watchlists}
         self._company_names = {t: c.name for t, c in self.relevance.companies.items()}
 
@@ -126,7 +130,9 @@ class Pipeline:
         return [i for i in items if i.published is None or i.published >= oldest]
 
     # scoring and routing
-    def process_items(self, feed: str, items: Sequence[Item]) -> tuple[list[ScoredItem], list[Delivery]]:
+    def process_items(
+        self, feed: str, items: Sequence[Item]
+    ) -> tuple[list[ScoredItem], list[Delivery]]:
         """Score unseen items, write their alerts and deliveries, mark them seen: one
         transaction, so a crash here loses nothing and repeats nothing. Returns the scored
         new items and the deliveries this call created (to be dispatched)."""
@@ -136,18 +142,28 @@ class Pipeline:
             return [], []
         now = self.clock()
         scored = [self.relevance.score(by_id[i]) for i in new_ids]
-        alerts = [a for s in scored for a in alerts_for(s, self._watchlists, self._company_names, now)]
+        alerts = [
+            a for s in scored for a in alerts_for(s, self._watchlists, self._company_names, now)
+        ]
         created = self.store.record_batch(feed, new_ids, alerts, deliveries_for(alerts, now), now)
         for s in scored:
             for m in s.matches:
                 if m.alert:
                     log.info(
                         "alert %s %s score=%d item=%s %r",
-                        m.watchlist, m.ticker, m.score, s.item.id, s.item.title[:80],
+                        m.watchlist,
+                        m.ticker,
+                        m.score,
+                        s.item.id,
+                        s.item.title[:80],
                     )
         log.info(
             "feed %s: %d new of %d items, %d alerts, %d deliveries",
-            feed, len(new_ids), len(items), len(alerts), len(created),
+            feed,
+            len(new_ids),
+            len(items),
+            len(alerts),
+            len(created),
         )
         return scored, created
 
@@ -183,7 +199,13 @@ class Pipeline:
         except DeliveryError as exc:
             return self._failed(delivery, exc)
         self.store.mark_sent(delivery.id, self.clock())
-        log.info("delivery %s sent to %s (%d alerts): %s", delivery.id, delivery.channel, len(alerts), answer)
+        log.info(
+            "delivery %s sent to %s (%d alerts): %s",
+            delivery.id,
+            delivery.channel,
+            len(alerts),
+            answer,
+        )
         return DeliveryOutcome(delivery.id, delivery.channel, "sent", answer)
 
     def _failed(self, delivery: Delivery, exc: DeliveryError) -> DeliveryOutcome:
@@ -191,14 +213,20 @@ class Pipeline:
         if not exc.retryable or delivery.attempts >= policy.max_attempts:
             why = str(exc) if not exc.retryable else f"{exc} (after {delivery.attempts} attempts)"
             return self._dead(delivery, why)
-        delay = retry_delay_s(delivery.attempts, policy.backoff_base_s, policy.backoff_max_s, self.rng)
+        delay = retry_delay_s(
+            delivery.attempts, policy.backoff_base_s, policy.backoff_max_s, self.rng
+        )
         if exc.retry_after_s is not None:
             delay = max(delay, exc.retry_after_s)
         due = self.clock() + timedelta(seconds=delay)
         self.store.mark_failed(delivery.id, str(exc), due)
         log.warning(
             "delivery %s to %s failed (attempt %d), retry in %.0fs: %s",
-            delivery.id, delivery.channel, delivery.attempts, delay, exc,
+            delivery.id,
+            delivery.channel,
+            delivery.attempts,
+            delay,
+            exc,
         )
         return DeliveryOutcome(delivery.id, delivery.channel, "failed", str(exc))
 

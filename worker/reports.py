@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 def render_cycle_report(report: CycleReport, store: Store) -> str:
     lines = []
     for poll in report.polls:
-        detail = f": {poll.error}" if poll.error else (f", {len(poll.items)} items" if poll.items else "")
+        detail = (
+            f": {poll.error}"
+            if poll.error
+            else (f", {len(poll.items)} items" if poll.items else "")
+        )
         lines.append(f"feed {poll.feed}: {poll.status}{detail}")
     sent = [d for d in report.deliveries if d.state == "sent"]
     failed = [d for d in report.deliveries if d.state != "sent"]
@@ -24,7 +28,9 @@ def render_cycle_report(report: CycleReport, store: Store) -> str:
         f"{len(sent)} deliveries sent, {len(failed)} not sent"
     )
     for outcome in failed:
-        lines.append(f"  {outcome.state}: {outcome.delivery_id} to {outcome.channel}: {outcome.detail}")
+        lines.append(
+            f"  {outcome.state}: {outcome.delivery_id} to {outcome.channel}: {outcome.detail}"
+        )
     return "\n".join(lines)
 
 

@@ -113,7 +113,11 @@ class EmbeddedRuntime:
                 misfire_grace_time=max(1, int(feed.every // 2)),
             )
         scheduler.start()
-        log.info("running: %d feeds, %d watchlists", len(self.settings.feeds), len(self.settings.watchlists))
+        log.info(
+            "running: %d feeds, %d watchlists",
+            len(self.settings.feeds),
+            len(self.settings.watchlists),
+        )
         try:
             while not stop.is_set():
                 self.deliver_due_now()

@@ -18,7 +18,9 @@ def sqlite_path(url: str, base_dir: Path) -> str:
     if rest in ("", "/", "/:memory:"):
         return ":memory:"
     if not rest.startswith("/"):
-        raise StoreError(f"bad SQLite URL {url!r}: expected sqlite:///relative.db or sqlite:////abs.db")
+        raise StoreError(
+            f"bad SQLite URL {url!r}: expected sqlite:///relative.db or sqlite:////abs.db"
+        )
     path = rest[1:]
     return path if path.startswith("/") else str(base_dir / path)
 
@@ -30,8 +32,10 @@ def open_store(url: str, base_dir: Path | None = None) -> Store:
         return SqliteStore(sqlite_path(url, base_dir or Path.cwd()))
     if scheme in ("redis", "rediss", "unix"):
         try:
-            from worker.store.redis import RedisStore
+            from worker.store.redis import RedisStore  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
             raise StoreError(f"the Redis store is not available: {exc}") from exc
         return RedisStore.from_url(url)
-    raise StoreError(f"unknown state URL {url!r}: expected sqlite:///file.db or redis://host:port/db")
+    raise StoreError(
+        f"unknown state URL {url!r}: expected sqlite:///file.db or redis://host:port/db"
+    )

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (
     item_id TEXT PRIMARY KEY, feed TEXT NOT NULL, seen_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_at);
-CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, created_at REAL NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY, created_at REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
     channel TEXT NOT NULL,
@@ -106,7 +107,9 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self.path}: {exc}") from exc
 
-    def _query(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[sqlite3.Row]:
+    def _query(
+        self, sql: str, params: Sequence[object] | dict[str, object] = ()
+    ) -> list[sqlite3.Row]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
@@ -198,7 +201,9 @@ class SqliteStore:
         rows = self._query("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
         return _row_to_delivery(rows[0]) if rows else None
 
-    def _claim_rows(self, db: sqlite3.Connection, ids: list[str], now: datetime, lease_s: float) -> list[Delivery]:
+    def _claim_rows(
+        self, db: sqlite3.Connection, ids: list[str], now: datetime, lease_s: float
+    ) -> list[Delivery]:
         lease = (now + timedelta(seconds=lease_s)).timestamp()
         claimed = []
         for delivery_id in ids:
@@ -220,7 +225,8 @@ class SqliteStore:
     def claim_due(self, now: datetime, lease_s: float, limit: int) -> list[Delivery]:
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT id FROM deliveries WHERE {_CLAIMABLE} ORDER BY next_attempt_at LIMIT :limit",
+                f"SELECT id FROM deliveries WHERE {_CLAIMABLE}"
+                " ORDER BY next_attempt_at LIMIT :limit",
                 {"now": now.timestamp(), "limit": limit},
             ).fetchall()
             return self._claim_rows(db, [r["id"] for r in rows], now, lease_s)

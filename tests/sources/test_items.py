@@ -1,0 +1,128 @@
+"""Items from JSON objects: required fields, dates, identity and text clean-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from worker.errors import SourceError
+from worker.sources.items import canonical_link, item_from_mapping, item_identity
+from worker.sources.text import clean_text, fix_mojibake, html_to_text
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        ("2024-12-02T15:04:05-05:00", datetime(2024, 12, 2, 20, 4, 5, tzinfo=UTC)),
+        ("2024-12-02T20:04:05Z", datetime(2024, 12, 2, 20, 4, 5, tzinfo=UTC)),
+        ("2024-12-02 20:04", datetime(2024, 12, 2, 20, 4, tzinfo=UTC)),
+        ("Mon, 02 Dec 2024 15:04:05 -0500", datetime(2024, 12, 2, 20, 4, 5, tzinfo=UTC)),
+        ("Mon, 02 Dec 2024 20:04:05 GMT", datetime(2024, 12, 2, 20, 4, 5, tzinfo=UTC)),
+        ("2 Dec 2024 15:04:05 EST", datetime(2024, 12, 2, 20, 4, 5, tzinfo=UTC)),
+        ("2024-12-02", datetime(2024, 12, 2, tzinfo=UTC)),
+    ],
+    ids=["iso-offset", "iso-z", "iso-naive", "rfc822", "rfc822-gmt", "rfc822-est", "bare-date"],
+)
+def test_published_is_read_in_iso_rfc822_and_bare_date_forms(
+    published: str, expected: datetime
+) -> None:
+    item = item_from_mapping({"id": "1", "title": "t", "published": published}, "s")
+
+    assert item.published == expected
+    assert item.published is not None and item.published.utcoffset() is not None
+
+
+def test_a_bad_published_value_names_the_field() -> None:
+    with pytest.raises(SourceError, match="published: got 'next Tuesday'"):
+        item_from_mapping({"id": "1", "title": "t", "published": "next Tuesday"}, "s")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"title": "no id"}, "id: missing"),
+        ({"id": "1"}, "title: missing"),
+        ({"id": " ", "title": "t"}, "id: empty"),
+        ({"id": "1", "title": ["list"]}, "title: got"),
+        ({"id": "1", "title": "t", "summary": 5}, "summary: got 5"),
+    ],
+)
+def test_a_missing_or_malformed_field_is_named(data: dict[str, object], message: str) -> None:
+    with pytest.raises(SourceError, match=message):
+        item_from_mapping(data, "s")
+
+
+def test_optional_fields_are_cleaned_and_the_items_own_source_wins() -> None:
+    item = item_from_mapping(
+        {
+            "id": 42,
+            "title": "Entity List &amp; chips",
+            "summary": "<p>BIS adds <b>firms</b></p><p>to the list</p>",
+            "content": "plain text   with\tgaps",
+            "link": "https://example.com/a",
+            "source": "Reuters",
+            "extra": "ignored",
+        },
+        "bundle",
+    )
+
+    assert item.id == "42"
+    assert item.title == "Entity List & chips"
+    assert item.summary == "BIS adds firms to the list"
+    assert item.content == "plain text with gaps"
+    assert item.source == "Reuters"
+    assert item_from_mapping({"id": "1", "title": "t"}, "bundle").source == "bundle"
+
+
+def test_a_link_that_is_not_http_is_dropped() -> None:
+    item = item_from_mapping({"id": "1", "title": "t", "link": "javascript:alert(1)"}, "s")
+
+    assert item.link == ""
+
+
+def test_identity_prefers_guid_then_canonical_link_then_a_text_hash() -> None:
+    assert item_identity(" guid-1 ", "https://a.example/x", "t", "x") == "guid-1"
+    assert item_identity("", "HTTPS://A.Example:443/x?utm_source=rss#frag", "t", "x") == (
+        "https://a.example/x"
+    )
+    hashed = item_identity("", "", "Title", "text")
+    assert hashed.startswith("sha256:") and len(hashed) == 7 + 64
+    assert hashed == item_identity("", "", "Title", "text")
+    assert hashed != item_identity("", "", "Title", "other text")
+
+
+@pytest.mark.parametrize(
+    ("link", "canonical"),
+    [
+        ("https://Example.COM/a?utm_source=x&id=3&fbclid=y#top", "https://example.com/a?id=3"),
+        ("http://example.com:80", "http://example.com/"),
+        ("http://example.com:8080/a?b=2&a=1", "http://example.com:8080/a?b=2&a=1"),
+        ("https://example.com/a?gclid=1&utm_medium=email", "https://example.com/a"),
+        ("https://example.com/p?q=a%20b&flag", "https://example.com/p?q=a%20b&flag"),
+    ],
+)
+def test_canonical_links_drop_tracking_and_fragments(link: str, canonical: str) -> None:
+    assert canonical_link(link) == canonical
+
+
+def test_html_becomes_readable_text() -> None:
+    markup = (
+        "<div><script>var x = '<b>';</script><p>Nvidia&rsquo;s H20</p><!-- ad -->"
+        '<p>licence <a href="x" title="a>b">required</a>&nbsp;now</p></div>'
+    )
+
+    assert html_to_text(markup) == "Nvidia\u2019s H20 licence required now"
+
+
+def test_mojibake_is_repaired_and_real_accents_are_left_alone() -> None:
+    assert (
+        fix_mojibake("donâ€™t stop â€” â€œquotedâ€\x9d")
+        == "don\u2019t stop \u2014 \u201cquoted\u201d"
+    )
+    assert fix_mojibake("CafÃ© in ZÃ¼rich") == "Café in Zürich"
+    assert fix_mojibake("Café in Zürich, Ärger, NÃO") == "Café in Zürich, Ärger, NÃO"
+
+
+def test_control_characters_are_dropped_and_whitespace_collapsed() -> None:
+    assert clean_text("Nvi\x00dia\x07 \n\n\x0c H20\ufeff") == "Nvidia H20"

@@ -252,8 +252,10 @@ class Cluster:
             process.wait_for(" ready.")
         return process
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = True) -> None:
         for process in reversed(self.processes):
+            if not graceful:
+                process.kill()
             process.stop()
 
 

@@ -35,4 +35,4 @@ def clusters(tmp_path: Path) -> Iterator[list[Cluster]]:
     started: list[Cluster] = []
     yield started
     for cluster in started:
-        cluster.stop()
+        cluster.stop(graceful=False)  # what a test checks is done; a warm shutdown takes seconds

@@ -49,6 +49,6 @@ def test_a_standby_scheduler_takes_over_within_the_stated_time_without_repeating
         time.sleep(EVERY_S + 1)
         slots = sorted(int(k.rsplit(":", 1)[1]) for k in client.keys(keys.poll_slot("wire", "*")))
         wait_until(lambda: news.gets == len(slots), 5, "queued polls are done")
-    assert took_over_s <= 1.1 * LEADER_TTL_S + 0.5
+    assert took_over_s <= 1.1 * LEADER_TTL_S + 1.0  # the stated bound, plus process start-up slack
     assert slots == list(range(slots[0], slots[0] + len(slots)))  # no slot skipped
     assert news.gets == len(slots) >= 3  # and none polled twice

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SOFT_LIMIT_SHARE = 0.9
 SOFT_SHUTDOWN_S = 10.0
+BROKER_SOCKET_TIMEOUT_S = 10.0
+BROKER_CONNECT_TIMEOUT_S = 5.0
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
@@ -72,7 +74,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     soft, hard = task_limits_s(settings, POLL_QUEUE)
     return {
         "broker_url": broker_url(settings),
-        "broker_transport_options": {"visibility_timeout": visibility},
+        "broker_transport_options": {
+            "visibility_timeout": visibility,
+            # a hung Redis or network is an error after this, not a worker stuck forever
+            "socket_timeout": BROKER_SOCKET_TIMEOUT_S,
+            "socket_connect_timeout": BROKER_CONNECT_TIMEOUT_S,
+            "socket_keepalive": True,
+        },
         "result_backend_transport_options": {"visibility_timeout": visibility},
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,

@@ -160,7 +160,9 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
     from worker.store.redis import RedisStore, connect, redacted
 
     app = DistributedApp(settings)
-    client = connect(app.broker_url)
+    # Fail fast rather than sit on a hung connection: the lock must be renewed within its TTL.
+    ttl_s = settings.distributed.leader_ttl_s
+    client = connect(app.broker_url, retries=1, socket_timeout_s=max(0.5, min(5.0, ttl_s / 3)))
     for problem in RedisStore(client, app.keys).durability_problems():
         log.warning("Redis at %s: %s", redacted(app.broker_url), problem)
     lock = LeaderLock(client, app.keys.leader, settings.distributed.leader_ttl_s)

@@ -187,12 +187,15 @@ def redacted(url: str) -> str:
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
-def connect(url: str, retries: int = _RETRIES) -> redis.Redis:
-    """A client for `url` that rides out short outages (reconnecting with backoff)."""
+def connect(
+    url: str, retries: int = _RETRIES, socket_timeout_s: float = _SOCKET_TIMEOUT_S
+) -> redis.Redis:
+    """A client for `url` that rides out short outages (reconnecting with backoff); a reply
+    that takes longer than `socket_timeout_s` (a hung server or network) is an error."""
     return redis.Redis.from_url(
         url,
         decode_responses=True,
-        socket_timeout=_SOCKET_TIMEOUT_S,
+        socket_timeout=socket_timeout_s,
         socket_connect_timeout=_CONNECT_TIMEOUT_S,
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries),

@@ -203,10 +203,10 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def wait_for(self, text: str, timeout_s: float = 20.0) -> None:
+    def wait_for(self, text: str, timeout_s: float = 20.0, count: int = 1) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if text in self.log():
+            if self.log().count(text) >= count:
                 return
             if self.proc.poll() is not None:
                 raise AssertionError(f"{self.args} exited {self.proc.returncode}:\n{self.log()}")
@@ -250,6 +250,12 @@ class Cluster:
         process = self._start(f"worker-{queue}", "worker", "--queue", queue)
         if ready:
             process.wait_for(" ready.")
+        return process
+
+    def worker_pair(self) -> Process:
+        """`policywatch worker` as users run it: a poll node and a deliver node."""
+        process = self._start("worker-pair", "worker")
+        process.wait_for(" ready.", count=2)
         return process
 
     def stop(self, graceful: bool = True) -> None:

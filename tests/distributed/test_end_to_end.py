@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -25,8 +27,7 @@ def test_a_served_export_control_story_reaches_the_webhook_once(
         config = write_config(tmp_path, redis_url, news.url, receiver.url())
         cluster = Cluster(config, tmp_path)
         clusters.append(cluster)
-        cluster.worker("poll")
-        cluster.worker("deliver")
+        workers = cluster.worker_pair()
         cluster.scheduler()
         wait_until(lambda: receiver.requests, 20, "the alert reaches the webhook")
         store = RedisStore.from_url(redis_url)
@@ -43,3 +44,7 @@ def test_a_served_export_control_story_reaches_the_webhook_once(
     assert request.headers["webhook-id"] == sent.id == body["delivery_id"]
     assert sent.attempts == 1
     assert news.gets == 1
+
+    os.kill(workers.pid, signal.SIGTERM)  # a warm shutdown of both nodes
+    assert workers.proc.wait(20) == 0
+    assert workers.log().count("Warm shutdown") == 2

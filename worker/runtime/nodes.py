@@ -90,7 +90,7 @@ def run_pair(config_path: str, log_level: str) -> int:
                 "--queue",
                 queue,
             ],
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet
+            preexec_fn=_die_with_parent,  # safe: this process has started no threads
         )
         for queue in QUEUES
     }

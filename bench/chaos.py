@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -206,6 +207,8 @@ def main() -> None:
     parser.add_argument("--skip-chaos", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} at start (figures shift with it)")
     folder = Path(tempfile.mkdtemp(prefix="policywatch-chaos-"))
     (folder / "redis").mkdir()
     server = RedisServer(folder / "redis")

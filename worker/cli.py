@@ -16,7 +16,9 @@ from typing import Any, TextIO
 from worker import __version__
 from worker.config import Settings, load_settings
 from worker.errors import ConfigError, PolicywatchError, SourceError
+from worker.logs import LOG_FORMATS, LogFormat, protect, redact, secrets_of, setup_logging
 from worker.models import DeliveryState, ScoredItem
+from worker.recorder import NULL_RECORDER
 from worker.starter import STARTER_CONFIG
 
 log = logging.getLogger("policywatch")
@@ -25,19 +27,14 @@ EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _setup_logging(level: str, fmt: LogFormat = "human") -> None:
+    setup_logging(level, fmt)
 
 
 def _load(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    settings = load_settings(args.config)
+    protect(secrets_of(settings))
+    return settings
 
 
 def _read_items(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -140,9 +137,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from worker.runtime.embedded import build_runtime
+    from worker.runtime.operations import operations, recorder_for
 
     settings = _load(args)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, NULL_RECORDER if args.once else recorder_for(settings))
     try:
         if args.once:
             report = runtime.run_once()
@@ -159,7 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        runtime.run_forever(stop)
+        with operations(runtime, args.config):
+            runtime.run_forever(stop)
         return 0
     finally:
         runtime.close()
@@ -208,6 +207,75 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from worker.pipeline import utc_now
+    from worker.runtime.embedded import open_settings_store
+    from worker.status import collect_status, render_status, status_json
+
+    settings = _load(args)
+    store = open_settings_store(settings)
+    try:
+        report = collect_status(settings, store, utc_now())
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(status_json(report), indent=2, ensure_ascii=False))
+    else:
+        console = Console()
+        render_status(report, console if console.is_terminal else Console(width=120))
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from worker import progress
+    from worker.backfill import (
+        feed_named,
+        items_from_archive,
+        items_from_feed,
+        parse_when,
+        replay,
+        report_json_lines,
+        report_lines,
+    )
+    from worker.runtime.embedded import make_http_client
+
+    settings = _load(args)
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until) if args.until else None
+    except ValueError as exc:
+        print(f"backfill: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not args.feed and not args.jsonl:
+        print("backfill: give a FEED name, or --jsonl ARCHIVE", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.jsonl:
+        source = args.feed or Path(args.jsonl).name
+        items = items_from_archive(args.jsonl, source)
+    else:
+        feed = feed_named(settings, args.feed)
+        source = f"feed {feed.name}"
+        with make_http_client(settings.user_agent) as client:
+            items = items_from_feed(settings, feed, client)
+    with progress.progress(f"scoring {source}", len(items), enabled=progress.wanted()) as advance:
+        report = replay(
+            settings,
+            items,
+            source,
+            since=since,
+            until=until,
+            min_score=args.min_score,
+            near=args.near,
+            advance=advance,
+        )
+    lines = report_json_lines(report) if args.json else report_lines(report)
+    for line in lines:
+        print(line)
+    return 0
+
+
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from worker.runtime.scheduler import run_scheduler
 
@@ -247,6 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"policywatch {__version__}")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="human",
+        help="human-readable lines (default) or one JSON object per line; both on stderr",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -284,6 +358,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_deliveries)
 
+    p = with_config(sub.add_parser("status", help="feeds, channels, deliveries, scheduler"))
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(func=cmd_status)
+
+    p = with_config(
+        sub.add_parser(
+            "backfill", help="replay a feed's items or an archive through scoring; send nothing"
+        )
+    )
+    p.add_argument("feed", nargs="?", help="a configured feed's name")
+    p.add_argument("--jsonl", metavar="ARCHIVE", help="read items from a JSON Lines archive")
+    p.add_argument("--since", metavar="DATE", help="only items published on or after DATE")
+    p.add_argument("--until", metavar="DATE", help="only items published before DATE")
+    p.add_argument(
+        "--min-score", type=int, metavar="N", help="try this threshold on every watchlist"
+    )
+    p.add_argument(
+        "--near", type=int, default=0, metavar="N", help="also show matches N points short"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON line per would-be alert")
+    p.set_defaults(func=cmd_backfill)
+
     p = with_config(
         sub.add_parser("scheduler", help="distributed: queue polls and sweeps (leader only)")
     )
@@ -300,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log_level)
+    _setup_logging(args.log_level, args.log_format)
     try:
         result: int = args.func(args)
         return result
@@ -310,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_CONFIG
     except PolicywatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_RUNTIME
     except BrokenPipeError:
         return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -196,8 +196,48 @@ class DistributedConfig(_Strict):
         return self
 
 
+class MetricsConfig(_Strict):
+    """The HTTP endpoint serving /metrics, /healthz and /readyz on `bind`:`port` (0: any free
+    port, logged). `multiprocess_dir` switches prometheus-client to multiprocess mode for
+    prefork Celery workers: an empty folder the worker processes share."""
+
+    port: int = Field(default=9464, ge=0, lt=65536)
+    bind: str = "127.0.0.1"
+    multiprocess_dir: str = ""
+
+
+class HealthConfig(_Strict):
+    """A running scheduler writes a heartbeat every `heartbeat_every`; /readyz fails, and
+    `status` warns, once the last one is older than `stale_after`."""
+
+    heartbeat_every: DurationS = 10.0
+    stale_after: DurationS = 60.0
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> HealthConfig:
+        if self.stale_after <= self.heartbeat_every:
+            raise _FieldFault(
+                ("health", "stale_after"),
+                self.stale_after,
+                "a duration longer than heartbeat_every",
+            )
+        return self
+
+
+class ReloadConfig(_Strict):
+    """A running scheduler re-reads its config on SIGHUP, and (with `watch`) when the file's
+    content changes, checked every `check_every`."""
+
+    watch: bool = True
+    check_every: DurationS = 2.0
+
+
 class Settings(_Strict):
-    """The whole configuration, built once at start-up and passed down."""
+    """The whole configuration, built once at start-up and passed down.
+
+    `secrets` holds every value that came from a `${VAR}`: never printed (excluded from dumps
+    and repr), kept so logs can redact them.
+    """
 
     state: str = "sqlite:///policywatch.db"
     broker: str = ""
@@ -210,6 +250,10 @@ class Settings(_Strict):
     workers: int = Field(default=4, ge=1, le=64)
     user_agent: str = "policywatch/0.1 (+https://github.com/policywatch/policywatch)"
     source_file: str = ""
+    metrics: MetricsConfig | None = None
+    health: HealthConfig = HealthConfig()
+    reload: ReloadConfig = ReloadConfig()
+    secrets: frozenset[str] = Field(default=frozenset(), exclude=True, repr=False)
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Settings:
@@ -415,14 +459,37 @@ def parse_settings(text: str, file: str, env: Mapping[str, str]) -> Settings:
         )
         for p, name in missing
     ]
+    secrets = _env_values(located.data, env)
     try:
         settings = Settings.model_validate({**data, "source_file": file})
     except ValidationError as exc:
         problems.extend(_problems_from(exc, located, file))
-        raise ConfigError(problems) from exc
+        raise ConfigError(_hide_secrets(problems, secrets)) from exc
     if problems:
         raise ConfigError(problems)
-    return settings
+    return settings.model_copy(update={"secrets": secrets})
+
+
+def _env_values(data: Any, env: Mapping[str, str]) -> frozenset[str]:
+    """Every value a `${VAR}` in `data` takes from `env`: what logs must never show."""
+    if isinstance(data, str):
+        return frozenset(env[n] for n in _ENV_REF.findall(data) if env.get(n))
+    if isinstance(data, dict):
+        return frozenset().union(*(_env_values(v, env) for v in data.values()))
+    if isinstance(data, list):
+        return frozenset().union(*(_env_values(v, env) for v in data))
+    return frozenset()
+
+
+def _hide_secrets(problems: list[ConfigProblem], secrets: frozenset[str]) -> list[ConfigProblem]:
+    """A bad value that came from the environment is named, never shown."""
+    out = []
+    for p in problems:
+        shown = str(p.value)
+        if any(s and s in shown for s in secrets):
+            p = replace(p, value="(hidden: from an environment variable)")
+        out.append(p)
+    return out
 
 
 def env_flag(name: str) -> bool:

@@ -148,3 +148,18 @@ class FeedState:
     items_seen: int = 0
     disabled_reason: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A running scheduler's sign of life, written to the store every few seconds.
+
+    `component` is e.g. "scheduler"; `holder` says which process (host:pid) wrote it, which for
+    the distributed runtime is the leader. `jobs` maps each scheduled job id (`poll:<feed>`,
+    `digest:<name>`, ...) to its next run (UTC; None when paused). `beat_at` is UTC.
+    """
+
+    component: str
+    holder: str
+    beat_at: datetime
+    jobs: dict[str, datetime | None] = field(default_factory=dict)

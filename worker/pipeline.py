@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,9 @@ import httpx
 from worker.channels import Channel
 from worker.config import FeedConfig, Settings
 from worker.errors import DeliveryError, SourceError, TargetGoneError
-from worker.models import Delivery, FeedState, Item, Notification, ScoredItem
+from worker.logs import log_context
+from worker.models import Alert, Delivery, FeedState, Item, Notification, ScoredItem
+from worker.recorder import NULL_RECORDER, Recorder
 from worker.relevance import Relevance
 from worker.routing import alerts_for, deliveries_for
 from worker.sources import poll_source
@@ -65,8 +68,10 @@ class Pipeline:
         relevance: Relevance | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
+        recorder: Recorder = NULL_RECORDER,
     ) -> None:
         self.settings = settings
+        self.recorder = recorder
         self.store = store
         self.channels = channels
         self.relevance = relevance or Relevance(
@@ -83,6 +88,12 @@ class Pipeline:
     # polling
     def poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
         """Fetch one feed, remember its validators, return the items it holds now."""
+        with log_context(feed=feed.name):
+            outcome = self._poll_feed(feed, client)
+        self.recorder.fetched(feed.name, outcome.status, len(outcome.items))
+        return outcome
+
+    def _poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
         now = self.clock()
         state = self.store.get_feed_state(feed.name) or FeedState(name=feed.name, url=feed.url)
         if state.disabled_reason:
@@ -146,9 +157,11 @@ class Pipeline:
             a for s in scored for a in alerts_for(s, self._watchlists, self._company_names, now)
         ]
         created = self.store.record_batch(feed, new_ids, alerts, deliveries_for(alerts, now), now)
+        self.recorder.scored(feed, len(new_ids))
         for s in scored:
             for m in s.matches:
                 if m.alert:
+                    self.recorder.alerted(m.watchlist, m.ticker)
                     log.info(
                         "alert %s %s score=%d item=%s %r",
                         m.watchlist,
@@ -156,6 +169,7 @@ class Pipeline:
                         m.score,
                         s.item.id,
                         s.item.title[:80],
+                        extra=_alert_ids(feed, s, m.watchlist, m.ticker, alerts),
                     )
         log.info(
             "feed %s: %d new of %d items, %d alerts, %d deliveries",
@@ -164,6 +178,7 @@ class Pipeline:
             len(items),
             len(alerts),
             len(created),
+            extra={"feed": feed},
         )
         return scored, created
 
@@ -174,12 +189,29 @@ class Pipeline:
         delivery = self.store.claim(delivery_id, now, self.settings.delivery.lease_s)
         if delivery is None:
             return DeliveryOutcome(delivery_id, "", "skipped", "not due or already taken")
-        return self._send(delivery)
+        return self._send_observed(delivery)
 
     def deliver_due(self, limit: int = 100) -> list[DeliveryOutcome]:
         now = self.clock()
         claimed = self.store.claim_due(now, self.settings.delivery.lease_s, limit)
-        return [self._send(d) for d in claimed]
+        return [self._send_observed(d) for d in claimed]
+
+    def _send_observed(self, delivery: Delivery) -> DeliveryOutcome:
+        """`_send` with the delivery's ids on every log line, timed and counted."""
+        started = time.monotonic()
+        with log_context(
+            delivery_id=delivery.id,
+            channel=delivery.channel,
+            alert_id=",".join(delivery.alert_ids),
+        ):
+            outcome = self._send(delivery)
+        latency_s = None
+        if outcome.state == "sent":
+            latency_s = max(0.0, (self.clock() - delivery.created_at).total_seconds())
+        self.recorder.delivered(
+            delivery.channel, outcome.state, time.monotonic() - started, latency_s
+        )
+        return outcome
 
     def _send(self, delivery: Delivery) -> DeliveryOutcome:
         channel = self.channels.get(delivery.channel)
@@ -234,3 +266,21 @@ class Pipeline:
         self.store.mark_dead(delivery.id, why)
         log.error("delivery %s to %s is dead: %s", delivery.id, delivery.channel, why)
         return DeliveryOutcome(delivery.id, delivery.channel, "dead", why)
+
+
+def _alert_ids(
+    feed: str, scored: ScoredItem, watchlist: str, ticker: str, alerts: Sequence[Alert]
+) -> dict[str, str]:
+    """The ids a log line about one alerting match carries."""
+    ids = [
+        a.id
+        for a in alerts
+        if a.item_id == scored.item.id and a.watchlist == watchlist and a.ticker == ticker
+    ]
+    return {
+        "feed": feed,
+        "item_id": scored.item.id,
+        "watchlist": watchlist,
+        "ticker": ticker,
+        "alert_id": ",".join(ids),
+    }

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from worker.models import Alert, Delivery, DeliveryState, FeedState
+from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
 from worker.store import Store
 
 T0 = datetime(2025, 4, 16, 12, 0, tzinfo=UTC)
@@ -195,3 +195,54 @@ def test_deliveries_are_listed_newest_first_and_filtered_by_state(store: Store) 
         rows[1].id,
     ]
     assert [d.id for d in store.list_deliveries([DeliveryState.DEAD])] == [rows[0].id]
+
+
+def test_deliveries_are_counted_by_channel_and_state(store: Store) -> None:
+    a1, a2, a3 = make_alert("NVDA"), make_alert("AMD"), make_alert("AMD", channel="mail")
+    deliveries = [pending(a1), pending(a2), pending(a3)]
+    store.record_batch("wire", ["item-1"], [a1, a2, a3], deliveries, T0)
+    store.claim(pending(a1).id, T0, 60)
+    store.mark_sent(pending(a1).id, T0)
+    store.claim(pending(a3).id, T0, 60)
+    store.mark_dead(pending(a3).id, "HTTP 400")
+    assert store.count_deliveries() == {
+        ("desk", DeliveryState.SENT): 1,
+        ("desk", DeliveryState.PENDING): 1,
+        ("mail", DeliveryState.DEAD): 1,
+    }
+
+
+def test_the_oldest_pending_delivery_is_the_oldest_not_yet_sent_or_dead(store: Store) -> None:
+    assert store.oldest_pending_at() is None
+    old, newer = make_alert("NVDA"), make_alert("AMD")
+    store.record_batch("wire", ["item-1"], [old], [pending(old)], T0)
+    later = T0 + timedelta(minutes=5)
+    newer_delivery = Delivery(
+        id=Delivery.make_id(newer.channel, (newer.id,)),
+        channel=newer.channel,
+        alert_ids=(newer.id,),
+        state=DeliveryState.PENDING,
+        attempts=0,
+        created_at=later,
+        next_attempt_at=later,
+    )
+    store.record_batch("wire", ["item-2"], [newer], [newer_delivery], later)
+    assert store.oldest_pending_at() == T0
+    store.claim(pending(old).id, T0, 60)
+    store.mark_failed(pending(old).id, "HTTP 500", later)
+    assert store.oldest_pending_at() == T0, "a failed delivery still waits to be sent"
+    store.claim(pending(old).id, later, 60)
+    store.mark_sent(pending(old).id, later)
+    assert store.oldest_pending_at() == later
+    store.claim(newer_delivery.id, later, 60)
+    store.mark_dead(newer_delivery.id, "gone")
+    assert store.oldest_pending_at() is None
+
+
+def test_the_latest_heartbeat_per_component_is_kept(store: Store) -> None:
+    first = Heartbeat("scheduler", "host-a:1", T0, {"poll:wire": T0 + timedelta(minutes=5)})
+    second = Heartbeat("scheduler", "host-b:2", T0 + timedelta(seconds=10), {"poll:wire": None})
+    store.record_heartbeat(first)
+    store.record_heartbeat(second)
+    store.record_heartbeat(Heartbeat("sweeper", "host-a:1", T0))
+    assert store.list_heartbeats() == [second, Heartbeat("sweeper", "host-a:1", T0)]

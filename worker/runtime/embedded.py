@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,7 +16,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.channels import build_channel
 from worker.config import FeedConfig, Settings
+from worker.errors import ConfigError, ConfigProblem
+from worker.health import Ticker, scheduler_heartbeat
+from worker.models import Heartbeat
 from worker.pipeline import DeliveryOutcome, Pipeline, PollOutcome
+from worker.recorder import NULL_RECORDER, Recorder
 from worker.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,10 @@ class EmbeddedRuntime:
         self.settings = pipeline.settings
         self._wake = threading.Event()
         self._pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="pw")
+        self.ticker = Ticker()
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self._scheduler: BackgroundScheduler | None = None
+        self._swap = threading.Lock()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -112,6 +122,8 @@ class EmbeddedRuntime:
                 max_instances=1,
                 misfire_grace_time=max(1, int(feed.every // 2)),
             )
+        self._scheduler = scheduler
+        self._add_heartbeat_job(scheduler)
         scheduler.start()
         log.info(
             "running: %d feeds, %d watchlists",
@@ -125,7 +137,92 @@ class EmbeddedRuntime:
                 self._wake.wait(self._seconds_to_next_due())
         finally:
             scheduler.shutdown(wait=True)
+            self._scheduler = None
             log.info("stopped")
+
+    # heartbeat: /readyz and `status` know the scheduler is ticking
+    def _add_heartbeat_job(self, scheduler: BackgroundScheduler) -> None:
+        scheduler.add_job(
+            self.beat,
+            IntervalTrigger(seconds=self.settings.health.heartbeat_every),
+            id="heartbeat",
+            name="heartbeat",
+            next_run_time=self.pipeline.clock(),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(self.settings.health.heartbeat_every)),
+        )
+
+    def beat(self) -> None:
+        """Tick, and write a heartbeat with every job's next run to the store."""
+        self.ticker.tick()
+        self.pipeline.recorder.ticked("scheduler")
+        scheduler, now = self._scheduler, self.pipeline.clock()
+        beat = (
+            scheduler_heartbeat(scheduler, "scheduler", self.holder, now)
+            if scheduler is not None
+            else Heartbeat("scheduler", self.holder, now)
+        )
+        try:
+            self.pipeline.store.record_heartbeat(beat)
+        except Exception as exc:  # a job boundary: /readyz reports the store itself
+            log.warning("heartbeat not written: %s", exc)
+
+    # reload: a new config replaces the running one between jobs
+    def apply_settings(self, new: Settings) -> None:
+        """Run with `new` from now on: new channels and pipeline (same store), feed jobs
+        added, removed or rescheduled. Jobs already running finish with the old config.
+
+        Raises ConfigError, and changes nothing, when `new` cannot be applied while running
+        (a different `state`) or its channels cannot be built.
+        """
+        old = self.settings
+        if new.state != old.state or new.broker != old.broker:
+            problem = ConfigProblem(
+                new.source_file, None, "state", "(changed)", "the same store; restart to switch"
+            )
+            raise ConfigError([problem])
+        channels = {name: build_channel(name, cfg) for name, cfg in new.channels.items()}
+        p = self.pipeline
+        pipeline = Pipeline(new, p.store, channels, clock=p.clock, rng=p.rng, recorder=p.recorder)
+        with self._swap:
+            self.pipeline, self.settings = pipeline, new
+            if self._scheduler is not None:
+                self._reschedule(self._scheduler, old, new)
+        for key in ("workers", "metrics"):
+            if getattr(old, key) != getattr(new, key):
+                log.warning("config reload: %s changes take effect after a restart", key)
+        self._wake.set()
+
+    def _reschedule(self, scheduler: BackgroundScheduler, old: Settings, new: Settings) -> None:
+        before = {f.name: f for f in old.feeds}
+        after = {f.name: f for f in new.feeds}
+        for name in before.keys() - after.keys():
+            scheduler.remove_job(f"poll:{name}")
+            log.info("config reload: feed %s removed", name)
+        for name, feed in after.items():
+            job_id = f"poll:{name}"
+            if name not in before:
+                scheduler.add_job(
+                    self._poll_job,
+                    IntervalTrigger(seconds=feed.every, jitter=min(30.0, feed.every * 0.1)),
+                    args=[feed],
+                    id=job_id,
+                    name=f"poll {name}",
+                    next_run_time=self.pipeline.clock(),
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=max(1, int(feed.every // 2)),
+                )
+                log.info("config reload: feed %s added, polling now", name)
+            elif feed != before[name]:
+                scheduler.modify_job(job_id, args=[feed])
+                if feed.every != before[name].every:
+                    trigger = IntervalTrigger(
+                        seconds=feed.every, jitter=min(30.0, feed.every * 0.1)
+                    )
+                    scheduler.reschedule_job(job_id, trigger=trigger)
+                log.info("config reload: feed %s changed", name)
 
     def _poll_job(self, feed: FeedConfig) -> None:
         try:
@@ -146,8 +243,8 @@ def open_settings_store(settings: Settings) -> Store:
     return open_store(settings.state)
 
 
-def build_runtime(settings: Settings) -> EmbeddedRuntime:
+def build_runtime(settings: Settings, recorder: Recorder = NULL_RECORDER) -> EmbeddedRuntime:
     """Everything `policywatch run` needs, from one settings object."""
     channels = {name: build_channel(name, cfg) for name, cfg in settings.channels.items()}
-    pipeline = Pipeline(settings, open_settings_store(settings), channels)
+    pipeline = Pipeline(settings, open_settings_store(settings), channels, recorder=recorder)
     return EmbeddedRuntime(pipeline, make_http_client(settings.user_agent))

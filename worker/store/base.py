@@ -4,6 +4,9 @@ Both backends (SQLite, Redis) keep the same semantics:
 - `record_batch` is atomic and idempotent: an alert or delivery whose id already exists is
   left alone, and only deliveries created by this call are returned (so only one caller
   enqueues them, however many processed the same item at once).
+- `count_deliveries` counts deliveries by (channel, state); `oldest_pending_at` is the
+  `created_at` of the oldest delivery not yet SENT or DEAD (PENDING, SENDING or FAILED), None
+  when there is none. `record_heartbeat` keeps the latest beat per component.
 - `claim`/`claim_due` move a due PENDING or FAILED delivery, or a SENDING one whose lease ran
   out, to SENDING with a new lease and one more attempt. A delivery is claimed by one caller.
 """
@@ -16,7 +19,7 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from worker.models import Alert, Delivery, DeliveryState, FeedState
+from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
 
 
 class Store(Protocol):
@@ -59,6 +62,12 @@ class Store(Protocol):
     def disable_channel(self, name: str, reason: str) -> None: ...
     def channel_disabled(self, name: str) -> str: ...
     def enable_channel(self, name: str) -> None: ...
+
+    # operations (status, metrics, health)
+    def count_deliveries(self) -> dict[tuple[str, DeliveryState], int]: ...
+    def oldest_pending_at(self) -> datetime | None: ...
+    def record_heartbeat(self, beat: Heartbeat) -> None: ...
+    def list_heartbeats(self) -> list[Heartbeat]: ...
 
 
 def is_claimable(delivery: Delivery, now: datetime) -> bool:
@@ -137,4 +146,25 @@ def feed_from_dict(raw: dict[str, Any]) -> FeedState:
         items_seen=int(raw.get("items_seen") or 0),
         disabled_reason=raw.get("disabled_reason") or "",
         extra=dict(raw.get("extra") or {}),
+    )
+
+
+def heartbeat_to_json(beat: Heartbeat) -> str:
+    return json.dumps(
+        {
+            "component": beat.component,
+            "holder": beat.holder,
+            "beat_at": beat.beat_at.isoformat(),
+            "jobs": {k: v.isoformat() if v else None for k, v in beat.jobs.items()},
+        }
+    )
+
+
+def heartbeat_from_json(text: str) -> Heartbeat:
+    raw = json.loads(text)
+    return Heartbeat(
+        component=raw["component"],
+        holder=raw.get("holder") or "",
+        beat_at=_decode_dt(raw["beat_at"]) or datetime.now(UTC),
+        jobs={k: _decode_dt(v) for k, v in (raw.get("jobs") or {}).items()},
     )

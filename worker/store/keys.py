@@ -7,7 +7,9 @@
     {p}:deliveries:all          zset   delivery id, scored by created time
     {p}:deliveries:{state}      zset   delivery id in that state, scored by created time
     {p}:deliveries:due          zset   PENDING/FAILED by next attempt, SENDING by lease end
+    {p}:deliveries:counts       hash   "{channel}|{state}" → how many deliveries
     {p}:channels:disabled       hash   channel name → why it was disabled
+    {p}:heartbeats              hash   component → its latest Heartbeat JSON
     {p}:scheduler:leader        string token of the scheduler that holds the leader lock
     {p}:poll:{feed}:{slot}      string set when a feed's poll for one interval slot was enqueued
     {p}:hint:{delivery id}      string set while a deliver task for that delivery is queued
@@ -57,6 +59,14 @@ class Keys:
     @property
     def due(self) -> str:
         return f"{self.prefix}:deliveries:due"
+
+    @property
+    def delivery_counts(self) -> str:
+        return f"{self.prefix}:deliveries:counts"
+
+    @property
+    def heartbeats(self) -> str:
+        return f"{self.prefix}:heartbeats"
 
     @property
     def channels_disabled(self) -> str:

@@ -25,8 +25,15 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from worker.errors import StoreError
-from worker.models import Alert, Delivery, DeliveryState, FeedState
-from worker.store.base import alert_from_json, alert_to_json, feed_from_dict, feed_to_dict
+from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
+from worker.store.base import (
+    alert_from_json,
+    alert_to_json,
+    feed_from_dict,
+    feed_to_dict,
+    heartbeat_from_json,
+    heartbeat_to_json,
+)
 from worker.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -37,20 +44,23 @@ _RETRIES = 6
 _SOCKET_TIMEOUT_S = 10.0
 _CONNECT_TIMEOUT_S = 5.0
 
+# Moves a delivery between state indexes and keeps the per-(channel, state) counts.
 _LUA_MOVE = """
-local function move(skp, id, from, to, created)
+local function move(skp, counts, id, channel, from, to, created)
   if from ~= to then
     redis.call('ZREM', skp .. from, id)
     redis.call('ZADD', skp .. to, created, id)
+    redis.call('HINCRBY', counts, channel .. '|' .. from, -1)
+    redis.call('HINCRBY', counts, channel .. '|' .. to, 1)
   end
 end
 """
 
-# KEYS: seen, alerts, due, all. ARGV: delivery key prefix, state key prefix, now, n items,
+# KEYS: seen, alerts, due, all, counts. ARGV: delivery key prefix, state key prefix, now, n items,
 # n alerts, n deliveries, then item ids, (alert id, json) pairs, and per delivery
 # (id, channel, alert ids json, state, created_at, next_attempt_at, kind).
 _RECORD_BATCH = """
-local seen, alerts, due, all = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local seen, alerts, due, all, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local dkp, skp, now = ARGV[1], ARGV[2], ARGV[3]
 local i = 7
 for _ = 1, tonumber(ARGV[4]) do
@@ -69,6 +79,7 @@ for _ = 1, tonumber(ARGV[6]) do
       'next_attempt_at', ARGV[i + 5], 'last_error', '', 'kind', ARGV[i + 6])
     redis.call('ZADD', all, ARGV[i + 4], id)
     redis.call('ZADD', skp .. state, ARGV[i + 4], id)
+    redis.call('HINCRBY', counts, ARGV[i + 1] .. '|' .. state, 1)
     if state == 'pending' or state == 'failed' then
       redis.call('ZADD', due, ARGV[i + 5], id)
     end
@@ -79,12 +90,12 @@ end
 return created
 """
 
-# KEYS: due. ARGV: delivery key prefix, state key prefix, now, lease_until, limit, ids...
+# KEYS: due, counts. ARGV: delivery key prefix, state key prefix, now, lease_until, limit, ids...
 # With limit > 0 the ids are taken from the due index instead (claim_due).
 _CLAIM = (
     _LUA_MOVE
     + """
-local due = KEYS[1]
+local due, counts = KEYS[1], KEYS[2]
 local dkp, skp, now, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ids = {}
 if tonumber(ARGV[5]) > 0 then
@@ -96,7 +107,8 @@ local n = tonumber(now)
 local claimed = {}
 for _, id in ipairs(ids) do
   local key = dkp .. id
-  local h = redis.call('HMGET', key, 'state', 'next_attempt_at', 'lease_until', 'created_at')
+  local h = redis.call('HMGET', key, 'state', 'next_attempt_at', 'lease_until', 'created_at',
+    'channel')
   local state, ok = h[1], false
   if state == 'pending' or state == 'failed' then
     ok = tonumber(h[2]) <= n
@@ -106,7 +118,7 @@ for _, id in ipairs(ids) do
   if ok then
     redis.call('HSET', key, 'state', 'sending', 'lease_until', lease)
     redis.call('HINCRBY', key, 'attempts', 1)
-    move(skp, id, state, 'sending', h[4])
+    move(skp, counts, id, h[5], state, 'sending', h[4])
     redis.call('ZADD', due, lease, id)
     claimed[#claimed + 1] = redis.call('HGETALL', key)
   end
@@ -115,17 +127,17 @@ return claimed
 """
 )
 
-# KEYS: due. ARGV: delivery key prefix, state key prefix, id, new state, due score ('' removes
-# it from the due index), reset attempts ('1'/'0'), allowed states (',a,b,' or '*'), then
-# field/value pairs to set; a value of '' on lease_until or sent_at deletes the field.
+# KEYS: due, counts. ARGV: delivery key prefix, state key prefix, id, new state, due score
+# ('' removes it from the due index), reset attempts ('1'/'0'), allowed states (',a,b,' or
+# '*'), then field/value pairs to set; '' on lease_until or sent_at deletes the field.
 _TRANSITION = (
     _LUA_MOVE
     + """
-local due = KEYS[1]
+local due, counts = KEYS[1], KEYS[2]
 local dkp, skp, id, to, score, reset, allowed = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
   ARGV[6], ARGV[7]
 local key = dkp .. id
-local h = redis.call('HMGET', key, 'state', 'created_at')
+local h = redis.call('HMGET', key, 'state', 'created_at', 'channel')
 local from = h[1]
 if not from then return 0 end
 if allowed ~= '*' and not string.find(allowed, ',' .. from .. ',', 1, true) then return 0 end
@@ -138,7 +150,7 @@ for j = 8, #ARGV, 2 do
   end
 end
 if reset == '1' then redis.call('HSET', key, 'attempts', '0') end
-move(skp, id, from, to, h[2])
+move(skp, counts, id, h[3], from, to, h[2])
 if score == '' then redis.call('ZREM', due, id) else redis.call('ZADD', due, score, id) end
 return 1
 """
@@ -315,7 +327,13 @@ class RedisStore:
                     d.kind,
                 )
             )
-        keys = [self.keys.seen, self.keys.alerts, self.keys.due, self.keys.deliveries_all]
+        keys = [
+            self.keys.seen,
+            self.keys.alerts,
+            self.keys.due,
+            self.keys.deliveries_all,
+            self.keys.delivery_counts,
+        ]
         with self._guard():
             created = cast(list[str], self._record(keys=keys, args=args))
         by_id: dict[str, Delivery] = {}
@@ -351,7 +369,10 @@ class RedisStore:
         lease = repr(now.timestamp() + lease_s)
         args = [self._dkp, self._skp, _ts(now), lease, str(limit), *ids]
         with self._guard():
-            rows = cast(list[list[str]], self._claim(keys=[self.keys.due], args=args))
+            rows = cast(
+                list[list[str]],
+                self._claim(keys=[self.keys.due, self.keys.delivery_counts], args=args),
+            )
         return [_delivery_from_hash(_pairs(row)) for row in rows]
 
     def claim(self, delivery_id: str, now: datetime, lease_s: float) -> Delivery | None:
@@ -389,7 +410,9 @@ class RedisStore:
         for name, value in fields.items():
             args.extend((name, value))
         with self._guard():
-            return bool(self._transition(keys=[self.keys.due], args=args))
+            return bool(
+                self._transition(keys=[self.keys.due, self.keys.delivery_counts], args=args)
+            )
 
     def mark_sent(self, delivery_id: str, now: datetime) -> None:
         fields = {"sent_at": _ts(now), "lease_until": "", "last_error": ""}
@@ -448,3 +471,33 @@ class RedisStore:
     def enable_channel(self, name: str) -> None:
         with self._guard():
             self._r.hdel(self.keys.channels_disabled, name)
+
+    # operations (status, metrics, health)
+    def count_deliveries(self) -> dict[tuple[str, DeliveryState], int]:
+        with self._guard():
+            raw = cast(dict[str, str], self._r.hgetall(self.keys.delivery_counts))
+        counts: dict[tuple[str, DeliveryState], int] = {}
+        for field, value in raw.items():
+            channel, _, state = field.rpartition("|")
+            if int(value) > 0:
+                counts[(channel, DeliveryState(state))] = int(value)
+        return counts
+
+    def oldest_pending_at(self) -> datetime | None:
+        waiting = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.FAILED)
+        with self._guard():
+            pipe = self._r.pipeline(transaction=False)
+            for state in waiting:
+                pipe.zrange(self.keys.deliveries_in(state.value), 0, 0, withscores=True)
+            firsts = cast(list[list[tuple[str, float]]], pipe.execute())
+        oldest = [first[0][1] for first in firsts if first]
+        return datetime.fromtimestamp(min(oldest), UTC) if oldest else None
+
+    def record_heartbeat(self, beat: Heartbeat) -> None:
+        with self._guard():
+            self._r.hset(self.keys.heartbeats, beat.component, heartbeat_to_json(beat))
+
+    def list_heartbeats(self) -> list[Heartbeat]:
+        with self._guard():
+            raw = cast(dict[str, str], self._r.hgetall(self.keys.heartbeats))
+        return [heartbeat_from_json(raw[component]) for component in sorted(raw)]

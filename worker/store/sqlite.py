@@ -11,8 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from worker.errors import StoreError
-from worker.models import Alert, Delivery, DeliveryState, FeedState
-from worker.store.base import alert_from_json, alert_to_json, feed_from_dict, feed_to_dict
+from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
+from worker.store.base import (
+    alert_from_json,
+    alert_to_json,
+    feed_from_dict,
+    feed_to_dict,
+    heartbeat_from_json,
+    heartbeat_to_json,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -35,6 +42,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     kind TEXT NOT NULL DEFAULT 'instant');
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS channels (name TEXT PRIMARY KEY, disabled_reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS heartbeats (component TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 _CLAIMABLE = (
@@ -309,3 +317,26 @@ class SqliteStore:
     def enable_channel(self, name: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM channels WHERE name = ?", (name,))
+
+    # operations (status, metrics, health)
+    def count_deliveries(self) -> dict[tuple[str, DeliveryState], int]:
+        rows = self._query("SELECT channel, state, COUNT(*) AS n FROM deliveries GROUP BY 1, 2")
+        return {(r["channel"], DeliveryState(r["state"])): int(r["n"]) for r in rows}
+
+    def oldest_pending_at(self) -> datetime | None:
+        rows = self._query(
+            "SELECT MIN(created_at) AS oldest FROM deliveries"
+            " WHERE state IN ('pending', 'sending', 'failed')"
+        )
+        return _dt(rows[0]["oldest"]) if rows else None
+
+    def record_heartbeat(self, beat: Heartbeat) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO heartbeats (component, data) VALUES (?, ?)",
+                (beat.component, heartbeat_to_json(beat)),
+            )
+
+    def list_heartbeats(self) -> list[Heartbeat]:
+        rows = self._query("SELECT data FROM heartbeats ORDER BY component")
+        return [heartbeat_from_json(r["data"]) for r in rows]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
+
+import httpx
 
 from tests.distributed.cluster import (
     Cluster,
@@ -24,7 +27,11 @@ def test_a_served_export_control_story_reaches_the_webhook_once(
     tmp_path: Path, redis_url: str, receiver: HttpReceiver, clusters: list[Cluster]
 ) -> None:
     with NewsServer(rss(nvidia_stories(1))) as news:
-        config = write_config(tmp_path, redis_url, news.url, receiver.url())
+        extra = (
+            f"metrics: {{port: 0, multiprocess_dir: {tmp_path / 'prom'}}}\n"
+            "health: {heartbeat_every: 1s, stale_after: 10s}\n"
+        )
+        config = write_config(tmp_path, redis_url, news.url, receiver.url(), extra=extra)
         cluster = Cluster(config, tmp_path)
         clusters.append(cluster)
         workers = cluster.worker_pair()
@@ -44,6 +51,15 @@ def test_a_served_export_control_story_reaches_the_webhook_once(
     assert request.headers["webhook-id"] == sent.id == body["delivery_id"]
     assert sent.attempts == 1
     assert news.gets == 1
+
+    # each node serves its pool's counters and readiness (store, broker, scheduler heartbeat)
+    urls = re.findall(r"metrics on (http://[\d.:]+)/metrics", workers.log())
+    assert len(urls) == 2
+    pages = [httpx.get(f"{url}/metrics").text for url in urls]
+    assert any(
+        'policywatch_deliveries_total{channel="hook",outcome="sent"} 1.0' in p for p in pages
+    )
+    assert all(httpx.get(f"{url}/readyz").status_code == 200 for url in urls)
 
     os.kill(workers.pid, signal.SIGTERM)  # a warm shutdown of both nodes
     assert workers.proc.wait(20) == 0

@@ -15,6 +15,7 @@ from worker.runtime.dispatch import POLL_FEED, SWEEP, Dispatcher
 from worker.runtime.leader import LeaderLock
 from worker.runtime.scheduler import LeaderScheduler, feed_offset_s
 from worker.store.keys import Keys
+from worker.store.redis import RedisStore
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ def pair(tmp_path: Path, redis_url: str) -> Iterator[list[tuple[LeaderScheduler,
         client = redis.Redis.from_url(redis_url, decode_responses=True)
         outbox = Outbox()
         lock = LeaderLock(client, Keys().leader, settings.distributed.leader_ttl_s)
-        scheduler = LeaderScheduler(settings, lock, Dispatcher(client, Keys(), outbox, 60))
+        dispatcher = Dispatcher(client, Keys(), outbox, 60)
+        scheduler = LeaderScheduler(settings, lock, dispatcher, RedisStore.from_url(redis_url))
         scheduler.start()
         made.append((scheduler, outbox))
     yield made
@@ -53,6 +55,21 @@ def test_only_the_leader_queues_polls_and_sweeps(
     standby.tick()
     assert standby_out.sent == []
     assert polls(leader_out) == [["wire"]]
+
+
+def test_the_leader_writes_a_heartbeat_naming_itself_and_its_next_runs(
+    pair: list[tuple[LeaderScheduler, Outbox]],
+) -> None:
+    (leader, _), (standby, _) = pair
+    leader.tick()
+    standby.tick()
+    assert leader.store is not None
+    store = leader.store
+    wait_until(lambda: store.list_heartbeats(), 5, "a heartbeat in the store")
+    [beat] = store.list_heartbeats()
+    assert beat.component == "scheduler" and beat.holder == leader.lock.token
+    assert {"poll:wire", "sweep"} <= set(beat.jobs)
+    assert beat.jobs["poll:wire"] is not None
 
 
 def test_a_new_leader_does_not_poll_again_what_the_old_one_polled_this_interval(

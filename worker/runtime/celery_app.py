@@ -23,6 +23,7 @@ from worker.channels import build_channel
 from worker.config import FeedConfig, Settings
 from worker.errors import ConfigError, ConfigProblem
 from worker.pipeline import Pipeline
+from worker.recorder import NULL_RECORDER, Recorder
 from worker.relevance import Relevance
 from worker.runtime.dispatch import DELIVER, POLL_FEED, SWEEP, Dispatcher
 from worker.runtime.embedded import make_http_client, open_settings_store
@@ -122,7 +123,10 @@ class WorkerContext:
 
 
 class DistributedApp:
-    """The Celery app plus the settings, and per-process resources built on first use."""
+    """The Celery app plus the settings, and per-process resources built on first use.
+
+    `recorder` (metrics) is set by the worker node before its pool forks, if at all.
+    """
 
     def __init__(self, settings: Settings, keys: Keys | None = None) -> None:
         from worker.runtime.tasks import register_tasks
@@ -132,6 +136,7 @@ class DistributedApp:
         self.broker_url = broker_url(settings)
         self.celery = Celery("policywatch", set_as_current=False)
         self.celery.conf.update(celery_config(settings))
+        self.recorder: Recorder = NULL_RECORDER
         self._relevance: Relevance | None = None
         self._dispatcher: tuple[int, Dispatcher] | None = None
         self._context: tuple[int, WorkerContext] | None = None
@@ -162,7 +167,11 @@ class DistributedApp:
             settings = self.settings
             channels = {name: build_channel(name, cfg) for name, cfg in settings.channels.items()}
             pipeline = Pipeline(
-                settings, open_settings_store(settings), channels, relevance=self.relevance()
+                settings,
+                open_settings_store(settings),
+                channels,
+                relevance=self.relevance(),
+                recorder=self.recorder,
             )
             context = WorkerContext(
                 pipeline=pipeline,

@@ -17,10 +17,16 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from worker.config import Settings
 from worker.store.keys import DELIVER_QUEUE, POLL_QUEUE
+
+if TYPE_CHECKING:
+    from worker.metrics import CeleryMetrics
+    from worker.runtime.celery_app import DistributedApp
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,7 @@ def run_node(settings: Settings, queue: str, concurrency: int | None, log_level:
             log.warning("Redis at %s: %s", redacted(app.broker_url), problem)
     finally:
         client.close()
+    metrics = node_metrics(app, queue)
     if concurrency is None:
         d = settings.distributed
         concurrency = d.poll_concurrency if queue == POLL_QUEUE else d.deliver_concurrency
@@ -64,8 +71,47 @@ def run_node(settings: Settings, queue: str, concurrency: int | None, log_level:
         # Celery logs every task received and finished; sweeps alone would flood the log.
         for name in ("celery.app.trace", "celery.worker.strategy"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    status = app.celery.worker_main(node_argv(queue, concurrency, log_level))
+    try:
+        status = app.celery.worker_main(node_argv(queue, concurrency, log_level))
+    finally:
+        if metrics is not None:
+            metrics.on_worker_shutdown()
     return int(status or 0)
+
+
+def node_metrics(app: DistributedApp, queue: str) -> CeleryMetrics | None:
+    """With a `metrics:` section: this node's /metrics, /healthz and /readyz, and the recorder
+    its pool processes count into. The poll node serves on `metrics.port`, the deliver node
+    on the next port, each summing its own pool (a subfolder of `multiprocess_dir`)."""
+    from worker.health import Readiness, broker_check, heartbeat_check, store_check
+    from worker.logs import Redactor, secrets_of
+    from worker.metrics import CeleryMetrics
+    from worker.pipeline import utc_now
+    from worker.runtime.embedded import open_settings_store
+
+    settings = app.settings
+    if settings.metrics is None:
+        return None
+    config = settings.metrics
+    updates: dict[str, object] = {}
+    if config.port and queue != POLL_QUEUE:
+        updates["port"] = config.port + 1
+    if config.multiprocess_dir:
+        updates["multiprocess_dir"] = str(Path(config.multiprocess_dir) / queue)
+    node_settings = settings.model_copy(update={"metrics": config.model_copy(update=updates)})
+    store = open_settings_store(settings)
+    readiness = Readiness(
+        {
+            "store": store_check(store),
+            "broker": broker_check(app.broker_url),
+            "scheduler": heartbeat_check(store, "scheduler", settings.health.stale_after, utc_now),
+        },
+        redact=Redactor(secrets_of(settings)).redact,
+    )
+    metrics = CeleryMetrics(node_settings, store, readiness)
+    app.recorder = metrics.recorder
+    metrics.connect()
+    return metrics
 
 
 def _die_with_parent() -> None:

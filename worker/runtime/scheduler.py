@@ -22,8 +22,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.config import FeedConfig, Settings
+from worker.health import scheduler_heartbeat
 from worker.runtime.dispatch import Dispatcher, poll_slot
 from worker.runtime.leader import LeaderLock
+from worker.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,9 @@ class LeaderScheduler:
 
     `start()` starts the (empty) job scheduler; `tick()` takes, keeps or loses the lead;
     `close()` steps down and releases the lock. `run(stop)` does all three until `stop` is
-    set. `clock` returns unix seconds.
+    set. While leading, a "scheduler" heartbeat (holder: the lock token; every job's next run)
+    goes to `store` every `health.heartbeat_every`, for `status` and the workers' /readyz.
+    `clock` returns unix seconds.
     """
 
     def __init__(
@@ -47,11 +51,13 @@ class LeaderScheduler:
         settings: Settings,
         lock: LeaderLock,
         dispatcher: Dispatcher,
+        store: Store | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.lock = lock
         self.dispatcher = dispatcher
+        self.store = store
         self.clock = clock
         self.leading = False
         ttl_s = settings.distributed.leader_ttl_s
@@ -113,7 +119,13 @@ class LeaderScheduler:
                 misfire_grace_time=max(1, int(feed.every / 2)),
                 replace_existing=True,
             )
-            self._jobs.add_job(self.enqueue_poll, args=[feed], next_run_time=now)
+            self._jobs.add_job(
+                self.enqueue_poll,
+                args=[feed],
+                id=f"poll-now:{feed.name}",
+                next_run_time=now,
+                replace_existing=True,
+            )
         every = self.settings.distributed.sweep_every
         self._jobs.add_job(
             self.enqueue_sweep,
@@ -125,6 +137,30 @@ class LeaderScheduler:
             misfire_grace_time=max(1, int(every)),
             replace_existing=True,
         )
+        if self.store is not None:
+            beat_every = self.settings.health.heartbeat_every
+            self._jobs.add_job(
+                self.beat,
+                IntervalTrigger(seconds=beat_every, timezone=UTC),
+                id="heartbeat",
+                next_run_time=now,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(beat_every)),
+                replace_existing=True,
+            )
+
+    def beat(self) -> None:
+        """Write the leader's heartbeat (skipped once the lock may have passed to another)."""
+        if self.store is None or not self.lock.held():
+            return
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        try:
+            self.store.record_heartbeat(
+                scheduler_heartbeat(self._jobs, "scheduler", self.lock.token, now)
+            )
+        except Exception as exc:  # a job boundary: the next beat tries again
+            log.warning("heartbeat not written: %s", exc)
 
     def _step_down(self, why: str) -> None:
         if self.leading:
@@ -157,6 +193,7 @@ class LeaderScheduler:
 def run_scheduler(settings: Settings, stop: threading.Event) -> None:
     """Everything `policywatch scheduler` does, until `stop` is set."""
     from worker.runtime.celery_app import DistributedApp
+    from worker.runtime.embedded import open_settings_store
     from worker.store.redis import RedisStore, connect, redacted
 
     app = DistributedApp(settings)
@@ -167,4 +204,8 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
         log.warning("Redis at %s: %s", redacted(app.broker_url), problem)
     lock = LeaderLock(client, app.keys.leader, settings.distributed.leader_ttl_s)
     dispatcher = Dispatcher(client, app.keys, app.send, settings.distributed.requeue_after_s)
-    LeaderScheduler(settings, lock, dispatcher).run(stop)
+    store = open_settings_store(settings)
+    try:
+        LeaderScheduler(settings, lock, dispatcher, store).run(stop)
+    finally:
+        store.close()

@@ -304,7 +304,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_CONFIG
-        return run_pair(args.config, args.log_level)
+        return run_pair(args.config, args.log_level, args.log_format)
     return run_node(settings, args.queue, args.concurrency, args.log_level)
 
 

@@ -120,7 +120,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def run_pair(config_path: str, log_level: str) -> int:
+def run_pair(config_path: str, log_level: str, log_format: str = "human") -> int:
     """Supervise one node per queue (see the module docstring); return the exit status."""
     children = {
         queue: subprocess.Popen(
@@ -130,6 +130,8 @@ def run_pair(config_path: str, log_level: str) -> int:
                 "worker",
                 "--log-level",
                 log_level,
+                "--log-format",
+                log_format,
                 "worker",
                 "--config",
                 config_path,

@@ -37,6 +37,19 @@ def wait_for(condition: object, timeout_s: float = 20) -> None:
     raise AssertionError("condition not met in time")
 
 
+def wait_until_quiet(hook: HttpReceiver, quiet_s: float = 1.5, timeout_s: float = 30) -> None:
+    """Wait until the receiver has seen no new request for `quiet_s` (the burst is over)."""
+    deadline = time.monotonic() + timeout_s
+    count, since = len(hook.requests), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if len(hook.requests) != count:
+            count, since = len(hook.requests), time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+    raise AssertionError("deliveries kept coming")
+
+
 def test_run_polls_at_start_stops_on_sigterm_and_restarts_without_repeats(tmp_path: Path) -> None:
     with FeedServer() as feeds, HttpReceiver() as hook:
         feeds.serve("/wire.rss", FeedReply(body=(NEWS / "wire-tech.rss.xml").read_bytes()))
@@ -45,7 +58,7 @@ def test_run_polls_at_start_stops_on_sigterm_and_restarts_without_repeats(tmp_pa
 
         proc = start(config, tmp_path, hook.url())
         wait_for(lambda: len(hook.requests) >= 5)
-        time.sleep(1.0)  # let the rest of the burst go out
+        wait_until_quiet(hook)
         sent = len(hook.requests)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=20)
@@ -54,7 +67,7 @@ def test_run_polls_at_start_stops_on_sigterm_and_restarts_without_repeats(tmp_pa
 
         proc = start(config, tmp_path, hook.url())
         wait_for(lambda: len(feeds.requests_to("/wire.rss")) >= 2)
-        time.sleep(1.0)
+        wait_until_quiet(hook)
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
         assert len(hook.requests) == sent  # nothing alerted twice

@@ -86,8 +86,11 @@ def test_the_h20_story_alerts_nvda_and_unrelated_news_alerts_nothing(
     )
     assert result.returncode == 0, result.stderr
     alerts = received_alerts(receiver)
-    nvda_titles = [a["title"] for a in alerts if a["ticker"] == "NVDA"]
-    assert any("H20" in str(t) for t in nvda_titles)
+    nvda_titles = [str(a["title"]) for a in alerts if a["ticker"] == "NVDA"]
+    # The H20 story is reported by both feeds and alerts once, under whichever report came
+    # first; one of them never names the chip in its title.
+    h20_story = [t for t in nvda_titles if "H20" in t or "$5.5 billion" in t]
+    assert len(h20_story) == 1, nvda_titles
     alerted_titles = {str(a["title"]) for a in alerts}
     for unrelated in ("LNG", "macular", "mortgage", "Galaxy", "CSV"):
         assert not any(unrelated.lower() in t.lower() for t in alerted_titles), unrelated

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -26,6 +27,8 @@ from pydantic import (
 )
 
 from worker.errors import ConfigError, ConfigProblem
+from worker.quiet import QuietHours, parse_weekdays
+from worker.schedule import parse_hhmm, parse_schedule, zone_named
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -48,6 +51,21 @@ def parse_duration_s(value: object) -> float:
 
 
 DurationS = Annotated[float, BeforeValidator(parse_duration_s)]
+
+
+def parse_duration_or_zero_s(value: object) -> float:
+    """Like `parse_duration_s`, but `0`/`0s` (off) is allowed."""
+    if not isinstance(value, bool) and (value == 0 or (isinstance(value, str) and _is_zero(value))):
+        return 0.0
+    return parse_duration_s(value)
+
+
+def _is_zero(text: str) -> bool:
+    m = _DURATION.match(text)
+    return m is not None and float(m.group(1)) == 0
+
+
+DurationOrZeroS = Annotated[float, BeforeValidator(parse_duration_or_zero_s)]
 
 
 class _Strict(BaseModel):
@@ -100,8 +118,79 @@ class FeedConfig(_Strict):
     timeout_s: float = Field(default=20.0, gt=0)
 
 
+class QuietTimeConfig(_Strict):
+    """One quiet window, end-exclusive, as Alertmanager writes it; may cross midnight."""
+
+    start_time: str
+    end_time: str
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        if value.strip() != "24:00":
+            parse_hhmm(value)
+        return value
+
+
+class QuietHoursConfig(_Strict):
+    """When a channel is quiet: `times` (none: all day) on `weekdays` (none: every day) in
+    `timezone` (default: the channel's). Alerts scoring `breakthrough_score` or more go out
+    anyway; the rest wait for the window to end."""
+
+    times: list[QuietTimeConfig] = []
+    weekdays: list[str] = []
+    timezone: str = ""
+    breakthrough_score: int | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _are_weekdays(cls, value: list[str]) -> list[str]:
+        parse_weekdays(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        if value:
+            zone_named(value)
+        return value
+
+    @model_validator(mode="after")
+    def _opens_sometime(self) -> QuietHoursConfig:
+        QuietHours.from_config(
+            [(t.start_time, t.end_time) for t in self.times], self.weekdays, "UTC"
+        )
+        return self
+
+
+GroupLabel = Literal["watchlist", "ticker", "cluster"]
+
+
 class _ChannelBase(_Strict):
     min_interval_s: float = Field(default=0.0, ge=0)
+    # Routing (see worker/routing.py): instant messages or scheduled digests.
+    mode: Literal["instant", "digest"] = "instant"
+    schedule: str = "daily 08:00"
+    timezone: str = "UTC"
+    group_by: list[GroupLabel] = ["watchlist", "ticker", "cluster"]
+    group_wait: DurationOrZeroS = 0.0
+    group_interval: DurationOrZeroS = 0.0
+    repeat_interval: DurationS = 86400.0
+    quiet_hours: QuietHoursConfig | None = None
+    digest_max_stories: int = Field(default=60, ge=1, le=500)
+    digest_send_empty: bool = False
+
+    @field_validator("schedule")
+    @classmethod
+    def _is_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        zone_named(value)
+        return value
 
 
 class ConsoleChannelConfig(_ChannelBase):
@@ -139,6 +228,14 @@ class EmailChannelConfig(_ChannelBase):
     to: list[str]
     ca_file: str = ""
     timeout_s: float = Field(default=30.0, gt=0)
+    unsubscribe_url: str = ""
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _is_unsubscribe_url(cls, value: str) -> str:
+        if value and not re.match(r"^(https://[^\s]+|mailto:[^\s@]+@[^\s]+)$", value):
+            raise ValueError("an https:// URL or a mailto: address")
+        return value
 
     @field_validator("to")
     @classmethod
@@ -148,24 +245,93 @@ class EmailChannelConfig(_ChannelBase):
         return value
 
 
+class DiscordChannelConfig(_ChannelBase):
+    type: Literal["discord"]
+    url: str
+    username: str = Field(default="", max_length=80)
+    # Discord's per-channel webhook limit is commonly given as 30 messages a minute.
+    min_interval_s: float = Field(default=2.0, ge=0)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+
+def legacy_teams_host(url: str) -> str:
+    """The host of a retired Office 365 connector URL (`*.webhook.office.com`,
+    `outlook.office.com/webhook`), or "" for any other URL."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return ""
+    host = (parts.hostname or "").lower()
+    if host == "webhook.office.com" or host.endswith(".webhook.office.com"):
+        return host
+    if host in ("outlook.office.com", "outlook.office365.com") and parts.path.startswith(
+        "/webhook"
+    ):
+        return host
+    return ""
+
+
+class TeamsChannelConfig(_ChannelBase):
+    type: Literal["teams"]
+    url: str
+    min_interval_s: float = Field(default=1.0, ge=0)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _is_a_workflows_url(cls, value: str) -> str:
+        host = legacy_teams_host(value)
+        if host:
+            raise ValueError(
+                f"a Teams Workflows webhook URL; {host} is a legacy Office 365 connector URL, "
+                "which Microsoft is retiring: in Teams, add the Workflows template "
+                "'Send webhook alerts to a channel' and use the URL it gives"
+            )
+        return value
+
+
+class AppriseChannelConfig(_ChannelBase):
+    type: Literal["apprise"]
+    url: str
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 ChannelConfig = Annotated[
     ConsoleChannelConfig
     | FileChannelConfig
     | SlackChannelConfig
     | WebhookChannelConfig
-    | EmailChannelConfig,
+    | EmailChannelConfig
+    | DiscordChannelConfig
+    | TeamsChannelConfig
+    | AppriseChannelConfig,
     Field(discriminator="type"),
 ]
 
 
 class DeliveryConfig(_Strict):
     """How hard to try: `max_attempts` sends, backing off from `backoff_base_s` up to
-    `backoff_max_s`; a delivery's lease lasts `lease_s`."""
+    `backoff_max_s`, for at most `max_age` seconds after the delivery was created; a
+    delivery's lease lasts `lease_s`."""
 
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_s: DurationS = 5.0
     backoff_max_s: DurationS = 3600.0
     lease_s: DurationS = 120.0
+    # A delivery this old is not tried again: its next failure makes it DEAD.
+    max_age: DurationS = 86400.0
+
+
+class ClusteringConfig(_Strict):
+    """How copies and rewrites of one event are folded into one story (worker/clustering.py):
+    an item joins a story whose first report is at most `window` away and that it resembles
+    with a similarity of at least `threshold` (0-1), compared against at most `max_candidates`
+    recent reports."""
+
+    enabled: bool = True
+    window: DurationS = 48 * 3600.0
+    threshold: float = Field(default=0.55, gt=0, le=1)
+    max_candidates: int = Field(default=500, ge=1, le=100_000)
 
 
 class DistributedConfig(_Strict):
@@ -249,6 +415,7 @@ class Settings(_Strict):
     max_age: DurationS | None = None
     workers: int = Field(default=4, ge=1, le=64)
     user_agent: str = "policywatch/0.1 (+https://github.com/policywatch/policywatch)"
+    clustering: ClusteringConfig = ClusteringConfig()
     source_file: str = ""
     metrics: MetricsConfig | None = None
     health: HealthConfig = HealthConfig()
@@ -396,6 +563,10 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+# Fields that hold credentials (webhook URLs are credentials): errors never show their values.
+_SECRET_FIELDS = frozenset({"url", "secret", "password", "headers"})
+
+
 def _problems_from(exc: ValidationError, located: _Located, file: str) -> list[ConfigProblem]:
     problems = []
     for err in exc.errors():
@@ -405,6 +576,8 @@ def _problems_from(exc: ValidationError, located: _Located, file: str) -> list[C
         else:
             loc = _clean_loc(tuple(err["loc"]))
             value = err.get("input") if err["type"] != "missing" else "(missing)"
+            if loc and loc[-1] in _SECRET_FIELDS and err["type"] != "missing":
+                value = "(hidden)"
             expected = _expected_from(err)
         problems.append(
             ConfigProblem(file, _line_for(located.lines, loc), format_path(loc), value, expected)
@@ -495,3 +668,8 @@ def _hide_secrets(problems: list[ConfigProblem], secrets: frozenset[str]) -> lis
 def env_flag(name: str) -> bool:
     """Read a boolean switch from the environment (used for CI detection in tooling)."""
     return os.environ.get(name, "").lower() not in ("", "0", "false", "no")
+
+
+def current_user() -> str:
+    """Who runs this command (for a silence's `created_by`): $USER, else $LOGNAME, else "?"."""
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "?"

@@ -273,7 +273,7 @@ def setup_logging(level: str = "INFO", fmt: LogFormat = "human", stream: Any = N
     # Libraries speak only of trouble, unless asked for everything: at DEBUG, httpx logs each
     # request line, URL included, which is why every record is redacted.
     quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "urllib3"):
         logging.getLogger(noisy).setLevel(quiet)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught

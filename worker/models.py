@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -82,6 +83,10 @@ class Alert:
     terms: tuple[str, ...]
     created_at: datetime
     company: str = ""
+    # The story (event cluster) this alert is about, and which alert for it this is: 0 for the
+    # first, n for the n-th repeat after `repeat_interval` (see worker/routing.py).
+    cluster_id: str = ""
+    update: int = 0
 
     @staticmethod
     def make_id(watchlist: str, ticker: str, event_key: str, channel: str) -> str:
@@ -130,6 +135,10 @@ class Notification:
     alerts: tuple[Alert, ...]
     kind: str = "instant"
     attempt: int = 1
+    # Every report of the stories the alerts are about (digests list them as sources), and
+    # when the delivery was made (for a digest: the scheduled time it is for).
+    members: tuple[ClusterMember, ...] = ()
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +160,79 @@ class FeedState:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterMember:
+    """One report of a story: an item and the event cluster it joined. Times are UTC.
+
+    `started_at` is when the story's first report happened; `event_at` when this one did
+    (published, else seen). `features` holds the item's clustering features as JSON.
+    """
+
+    cluster_id: str
+    item_id: str
+    title: str
+    link: str
+    source: str
+    published: datetime | None
+    event_at: datetime
+    started_at: datetime
+    seen_at: datetime
+    features: str = ""
+
+
+class HoldReason(StrEnum):
+    GROUP = "group"  # waiting for group_wait / group_interval
+    QUIET = "quiet"  # waiting for quiet hours to end
+    DIGEST = "digest"  # waiting for the channel's next digest
+    SILENCED = "silenced"  # muted by a silence: kept for the record, never sent
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An alert kept back from its channel, and why. Times are UTC.
+
+    `release_at` is when a GROUP or QUIET hold is due; None for DIGEST (the schedule decides)
+    and SILENCED (never). `group_key` names the group whose held alerts go out as one message.
+    """
+
+    alert_id: str
+    channel: str
+    group_key: str
+    reason: HoldReason
+    created_at: datetime
+    release_at: datetime | None = None
+    silence_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Mutes alerts matching every one of `matchers` ((label, value): ticker, watchlist,
+    channel) from `starts_at` until `ends_at` (UTC). Muted alerts are recorded, not sent."""
+
+    id: str
+    matchers: tuple[tuple[str, str], ...]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RoutedBatch:
+    """What routing one batch of new items writes, atomically: items seen, alerts, the
+    deliveries due now, the holds, the story members, and marks (key → value) to set."""
+
+    feed: str
+    item_ids: Sequence[str]
+    alerts: Sequence[Alert]
+    deliveries: Sequence[Delivery]
+    holds: Sequence[Hold]
+    members: Sequence[ClusterMember]
+    marks: Mapping[str, str]
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Heartbeat:
     """A running scheduler's sign of life, written to the store every few seconds.
 
@@ -163,3 +245,15 @@ class Heartbeat:
     holder: str
     beat_at: datetime
     jobs: dict[str, datetime | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DisabledChannel:
+    """A channel switched off because its target is gone (404/410), with why and since when.
+
+    Deliveries to it go DEAD until it is enabled again. `since` is UTC (None if unknown).
+    """
+
+    name: str
+    reason: str
+    since: datetime | None = None

@@ -18,17 +18,31 @@ import httpx
 
 from worker.channels import Channel
 from worker.config import FeedConfig, Settings
+from worker.digests import flush_digests
+from worker.digests import status as digest_status
 from worker.errors import DeliveryError, SourceError, TargetGoneError
 from worker.logs import log_context
-from worker.models import Alert, Delivery, FeedState, Item, Notification, ScoredItem
+from worker.models import (
+    Alert,
+    ClusterMember,
+    Delivery,
+    FeedState,
+    Item,
+    Notification,
+    ScoredItem,
+)
+from worker.pacing import Pacer, build_pacer, pace_key
 from worker.recorder import NULL_RECORDER, Recorder
 from worker.relevance import Relevance
-from worker.routing import alerts_for, deliveries_for
+from worker.routing import Router
 from worker.sources import poll_source
 from worker.store import Store
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+# A paced delivery comes back this much after its slot opens, so that the pacer's clock and
+# the store's clock, read a moment apart, agree that the slot is open.
+PACE_MARGIN_S = 0.01
 
 
 def utc_now() -> datetime:
@@ -47,14 +61,16 @@ class PollOutcome:
 class DeliveryOutcome:
     delivery_id: str
     channel: str
-    state: str  # "sent", "failed", "dead", "skipped"
+    state: str  # "sent", "failed", "dead", "skipped", "paced" (put back until its slot)
     detail: str = ""
 
 
 def retry_delay_s(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: base × 2^(attempts-1), capped, then ×0.75–1.25."""
+    """Exponential backoff with jitter: base × 2^(attempts-1), capped at `max_s`, then drawn
+    from ×0.75–1.25 of that, never above `max_s` (the draw stays spread out at the cap, so
+    deliveries failing together do not all come back at the same second)."""
     raw = min(max_s, base_s * 2.0 ** max(0, attempts - 1))
-    return min(max_s, raw * rng.uniform(0.75, 1.25))
+    return rng.uniform(0.75 * raw, min(max_s, 1.25 * raw))
 
 
 class Pipeline:
@@ -69,6 +85,7 @@ class Pipeline:
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         recorder: Recorder = NULL_RECORDER,
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings
         self.recorder = recorder
@@ -79,11 +96,13 @@ class Pipeline:
         )
         self.clock = clock
         self.rng = rng or random.Random()
+        self.pacer = pacer or build_pacer(settings.state)
         self.base_dir = (
             Path(settings.source_file).resolve().parent if settings.source_file else Path.cwd()
         )
         self._watchlists = {w.name: w for w in settings.watchlists}
         self._company_names = {t: c.name for t, c in self.relevance.companies.items()}
+        self.router = Router(settings, store, self.relevance.companies)
 
     # polling
     def poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
@@ -153,34 +172,64 @@ class Pipeline:
             return [], []
         now = self.clock()
         scored = [self.relevance.score(by_id[i]) for i in new_ids]
-        alerts = [
-            a for s in scored for a in alerts_for(s, self._watchlists, self._company_names, now)
-        ]
-        created = self.store.record_batch(feed, new_ids, alerts, deliveries_for(alerts, now), now)
+        # Stories, silences, quiet hours, grouping, digests: see worker/routing.py.
+        routed = self.router.route(feed, new_ids, scored, now)
+        alerts, created = routed.alerts, routed.deliveries
         self.recorder.scored(feed, len(new_ids))
-        for s in scored:
-            for m in s.matches:
-                if m.alert:
-                    self.recorder.alerted(m.watchlist, m.ticker)
-                    log.info(
-                        "alert %s %s score=%d item=%s %r",
-                        m.watchlist,
-                        m.ticker,
-                        m.score,
-                        s.item.id,
-                        s.item.title[:80],
-                        extra=_alert_ids(feed, s, m.watchlist, m.ticker, alerts),
-                    )
+        by_item = {s.item.id: s for s in scored}
+        for a in {(a.watchlist, a.ticker, a.item_id): a for a in alerts}.values():
+            self.recorder.alerted(a.watchlist, a.ticker)
+            log.info(
+                "alert %s %s score=%d item=%s %r",
+                a.watchlist,
+                a.ticker,
+                a.score,
+                a.item_id,
+                a.title[:80],
+                extra=_alert_ids(feed, by_item[a.item_id], a.watchlist, a.ticker, alerts),
+            )
         log.info(
-            "feed %s: %d new of %d items, %d alerts, %d deliveries",
+            "feed %s: %d new of %d items, %d alerts (%d held, %d repeats folded), %d deliveries",
             feed,
             len(new_ids),
             len(items),
             len(alerts),
+            len(routed.holds),
+            routed.suppressed,
             len(created),
             extra={"feed": feed},
         )
         return scored, created
+
+    def flush_due(self, force_groups: bool = False) -> list[Delivery]:
+        """Turn due holds into deliveries: grouped alerts whose group_wait/group_interval is
+        over, alerts whose quiet hours ended, and digests whose time has come (or came while
+        we were down). With `force_groups`, every group waiting on group_wait goes now
+        (`run --once` does that before exiting). Returns the deliveries created."""
+        now = self.clock()
+        if not force_groups and not self._flush_needed(now):
+            return []
+        with self.router.locked(now):
+            created = self.router.flush_groups(now, force=force_groups)
+            created += flush_digests(self.store, self.router.policies, now)
+            self.router.prune(now)
+        for delivery in created:
+            log.info(
+                "released %s %s to %s (%d alerts)",
+                delivery.kind,
+                delivery.id,
+                delivery.channel,
+                len(delivery.alert_ids),
+            )
+        return created
+
+    def _flush_needed(self, now: datetime) -> bool:
+        if self.router.has_due(now):
+            return True
+        return any(
+            s.next_at <= now or s.last_at is None
+            for s in digest_status(self.store, self.router.policies, now)
+        )
 
     # delivery
     def deliver(self, delivery_id: str) -> DeliveryOutcome:
@@ -220,15 +269,40 @@ class Pipeline:
         disabled = self.store.channel_disabled(delivery.channel)
         if disabled:
             return self._dead(delivery, f"channel disabled: {disabled}")
+        key, interval_s = self._pacing(delivery.channel)
+        wait_s = self.pacer.acquire(key, interval_s)
+        if wait_s > 0:
+            return self._paced(delivery, wait_s)
         alerts = tuple(self.store.get_alerts(delivery.alert_ids))
-        note = Notification(delivery.id, delivery.channel, alerts, delivery.kind, delivery.attempts)
+        members: tuple[ClusterMember, ...] = ()
+        if delivery.kind == "digest":  # a digest lists every report of each story
+            members = tuple(self.store.cluster_members({a.cluster_id for a in alerts}))
+        note = Notification(
+            delivery.id,
+            delivery.channel,
+            alerts,
+            delivery.kind,
+            delivery.attempts,
+            members=members,
+            created_at=delivery.created_at,
+        )
         try:
             answer = channel.send(note)
         except TargetGoneError as exc:
             self.store.disable_channel(delivery.channel, str(exc))
-            log.error("channel %s disabled: %s (delivery %s)", delivery.channel, exc, delivery.id)
+            log.error(
+                "channel %s disabled: %s (delivery %s); once the target is fixed: "
+                "policywatch channels enable %s",
+                delivery.channel,
+                exc,
+                delivery.id,
+                delivery.channel,
+            )
             return self._dead(delivery, str(exc))
         except DeliveryError as exc:
+            if exc.retry_after_s:
+                # The target asked for quiet: every delivery to it waits, not only this one.
+                self.pacer.hold(key, exc.retry_after_s)
             return self._failed(delivery, exc)
         self.store.mark_sent(delivery.id, self.clock())
         log.info(
@@ -250,7 +324,14 @@ class Pipeline:
         )
         if exc.retry_after_s is not None:
             delay = max(delay, exc.retry_after_s)
-        due = self.clock() + timedelta(seconds=delay)
+        now = self.clock()
+        due = now + timedelta(seconds=delay)
+        deadline = delivery.created_at + timedelta(seconds=policy.max_age)
+        if due > deadline:
+            if now >= deadline or (exc.retry_after_s or 0) > (deadline - now).total_seconds():
+                age = _duration(policy.max_age)
+                return self._dead(delivery, f"{exc} (gave up: older than delivery.max_age {age})")
+            due, delay = deadline, (deadline - now).total_seconds()  # one last try at the limit
         self.store.mark_failed(delivery.id, str(exc), due)
         log.warning(
             "delivery %s to %s failed (attempt %d), retry in %.0fs: %s",
@@ -261,6 +342,24 @@ class Pipeline:
             exc,
         )
         return DeliveryOutcome(delivery.id, delivery.channel, "failed", str(exc))
+
+    def _pacing(self, channel: str) -> tuple[str, float]:
+        """The pacing key and least interval between sends of a channel's target."""
+        config = self.settings.channels.get(channel)
+        url = getattr(config, "url", "")
+        interval_s = getattr(config, "min_interval_s", 0.0)
+        return pace_key(channel, url if isinstance(url, str) else ""), float(interval_s)
+
+    def _paced(self, delivery: Delivery, wait_s: float) -> DeliveryOutcome:
+        """Put a claimed delivery back until its target's next slot; the attempt is not counted
+        and no thread waits for it."""
+        self.store.defer(delivery.id, self.clock() + timedelta(seconds=wait_s + PACE_MARGIN_S))
+        log.debug(
+            "delivery %s to %s paced: next slot in %.2fs", delivery.id, delivery.channel, wait_s
+        )
+        return DeliveryOutcome(
+            delivery.id, delivery.channel, "paced", f"next slot in {wait_s:.2f}s"
+        )
 
     def _dead(self, delivery: Delivery, why: str) -> DeliveryOutcome:
         self.store.mark_dead(delivery.id, why)
@@ -284,3 +383,11 @@ def _alert_ids(
         "ticker": ticker,
         "alert_id": ",".join(ids),
     }
+
+
+def _duration(seconds: float) -> str:
+    """86400 → "1d", 5400 → "1.5h", 90 → "90s": the largest unit that reads well."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"

@@ -47,4 +47,29 @@ channels:
   #   password: ${SMTP_PASSWORD}
   #   from: policywatch@example.com
   #   to: [desk@example.com]
+  #   mode: digest         # one message per schedule instead of one per alert
+  #   schedule: weekdays 08:00   # or daily 08:00, hourly, a cron line "0 8 * * 1-5"
+  #   timezone: America/New_York
+  #   unsubscribe_url: https://example.com/unsubscribe   # List-Unsubscribe header
+  # Any channel can group bursts and keep quiet at night (alerts wait, never dropped):
+  #   group_by: [watchlist]
+  #   group_wait: 30s
+  #   quiet_hours:
+  #     times: [{start_time: "22:00", end_time: "07:00"}]
+  #     breakthrough_score: 90
+  # desk-discord:
+  #   type: discord
+  #   url: ${DISCORD_WEBHOOK_URL}
+  # desk-teams:
+  #   type: teams          # a Workflows webhook URL, not a legacy webhook.office.com one
+  #   url: ${TEAMS_WORKFLOW_URL}
+  # phone:
+  #   type: apprise        # pip install 'policywatch[apprise]'
+  #   url: ${APPRISE_URL}  # e.g. tgram://BOT_TOKEN/CHAT_ID, ntfy://topic
+
+# delivery:                # retries: exponential backoff with jitter, then DEAD
+#   max_attempts: 8
+#   backoff_base_s: 5s
+#   backoff_max_s: 1h
+#   max_age: 1d
 """

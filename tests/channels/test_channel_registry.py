@@ -19,6 +19,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "slack": {"type": "slack", "url": "https://hooks.slack.example/services/x"},
     "webhook": {"type": "webhook", "url": "https://hooks.example/in"},
     "email": {"type": "email", "host": "smtp.example", "from": "a@b.example", "to": ["c@d.e"]},
+    "discord": {"type": "discord", "url": "https://discord.example/api/webhooks/1/x"},
+    "teams": {"type": "teams", "url": "https://flows.example/workflows/x/triggers/manual/run"},
+    "apprise": {"type": "apprise", "url": "json://127.0.0.1/hook"},
 }
 
 
@@ -46,8 +49,8 @@ def test_every_config_type_builds_its_channel(kind: str) -> None:
 
 def test_an_unknown_channel_type_is_an_error_that_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError) as caught:
-        build_channel("chat", SimpleNamespace(type="discord"))  # type: ignore[arg-type]
+        build_channel("chat", SimpleNamespace(type="irc"))  # type: ignore[arg-type]
 
     message = str(caught.value)
-    assert "channels.chat.type" in message and "'discord'" in message
-    assert "console, email, file, slack, webhook" in message
+    assert "channels.chat.type" in message and "'irc'" in message
+    assert "apprise, console, discord, email, file, slack, teams, webhook" in message

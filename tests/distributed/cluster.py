@@ -140,8 +140,10 @@ def write_config(
     leader_ttl: str = "2s",
     deliver_concurrency: int = 2,
     extra: str = "",
+    hook_extra: str = "",
 ) -> Path:
-    """A distributed config: one NVDA watchlist, one feed, one signed webhook; short timers."""
+    """A distributed config: one NVDA watchlist, one feed, one signed webhook; short timers;
+    no clustering, so every story alerts."""
     path = folder / "policywatch.yaml"
     path.write_text(
         f"""\
@@ -161,11 +163,13 @@ channels:
     url: {hook_url}
     secret: {WEBHOOK_SECRET}
     timeout_s: 30
-delivery:
+{hook_extra}delivery:
   lease_s: {lease}
   backoff_base_s: 1s
   backoff_max_s: 2s
   max_attempts: 50
+clustering:
+  enabled: false  # each served story is its own event (they are deliberately alike)
 distributed:
   visibility_timeout_s: 30s
   task_time_limit_s: 20s

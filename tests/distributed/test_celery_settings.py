@@ -10,7 +10,7 @@ from tests.distributed.cluster import write_config
 from worker.config import load_settings, parse_settings
 from worker.errors import ConfigError
 from worker.runtime.celery_app import DistributedApp, broker_url
-from worker.runtime.dispatch import DELIVER, POLL_FEED, SWEEP
+from worker.runtime.queueing import DELIVER, POLL_FEED, SWEEP
 
 
 def test_tasks_ack_late_requeue_on_a_lost_worker_and_prefetch_one(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from tests.support.receivers import HttpReceiver
 from worker.config import load_settings
 from worker.models import DeliveryState
 from worker.runtime.celery_app import DistributedApp
-from worker.runtime.dispatch import POLL_FEED
+from worker.runtime.queueing import POLL_FEED
 from worker.store.keys import POLL_QUEUE
 from worker.store.redis import RedisStore
 

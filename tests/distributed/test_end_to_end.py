@@ -64,3 +64,24 @@ def test_a_served_export_control_story_reaches_the_webhook_once(
     os.kill(workers.pid, signal.SIGTERM)  # a warm shutdown of both nodes
     assert workers.proc.wait(20) == 0
     assert workers.log().count("Warm shutdown") == 2
+
+
+def test_alerts_held_by_group_wait_are_released_together_by_the_sweeper(
+    tmp_path: Path, redis_url: str, receiver: HttpReceiver, clusters: list[Cluster]
+) -> None:
+    hook_extra = "    group_by: [watchlist, ticker]\n    group_wait: 2s\n"
+    with NewsServer(rss(nvidia_stories(3))) as news:
+        config = write_config(tmp_path, redis_url, news.url, receiver.url(), hook_extra=hook_extra)
+        cluster = Cluster(config, tmp_path)
+        clusters.append(cluster)
+        cluster.worker("poll")
+        cluster.worker("deliver")
+        cluster.scheduler()
+        store = RedisStore.from_url(redis_url)
+        wait_until(lambda: store.list_holds(), 20, "the alerts are held for group_wait")
+        assert receiver.requests == []
+        wait_until(lambda: receiver.requests, 20, "the group goes out")
+        time.sleep(1.0)  # and only once
+    [request] = receiver.requests
+    assert len(request.json()["alerts"]) == 3
+    assert store.list_holds() == []

@@ -9,10 +9,10 @@ import pytest
 import redis
 
 from tests.distributed.cluster import wait_until, write_config
-from tests.distributed.test_dispatch import Outbox
+from tests.distributed.test_queueing import Outbox
 from worker.config import load_settings
-from worker.runtime.dispatch import POLL_FEED, SWEEP, Dispatcher
 from worker.runtime.leader import LeaderLock
+from worker.runtime.queueing import POLL_FEED, SWEEP, TaskQueue
 from worker.runtime.scheduler import LeaderScheduler, feed_offset_s
 from worker.store.keys import Keys
 from worker.store.redis import RedisStore
@@ -27,8 +27,8 @@ def pair(tmp_path: Path, redis_url: str) -> Iterator[list[tuple[LeaderScheduler,
         client = redis.Redis.from_url(redis_url, decode_responses=True)
         outbox = Outbox()
         lock = LeaderLock(client, Keys().leader, settings.distributed.leader_ttl_s)
-        dispatcher = Dispatcher(client, Keys(), outbox, 60)
-        scheduler = LeaderScheduler(settings, lock, dispatcher, RedisStore.from_url(redis_url))
+        queue = TaskQueue(client, Keys(), outbox, 60)
+        scheduler = LeaderScheduler(settings, lock, queue, RedisStore.from_url(redis_url))
         scheduler.start()
         made.append((scheduler, outbox))
     yield made
@@ -79,7 +79,7 @@ def test_a_new_leader_does_not_poll_again_what_the_old_one_polled_this_interval(
     old.tick()
     wait_until(lambda: polls(old_out), 5, "the first leader polls at once")
     old.close()  # steps down and releases the lock
-    old.dispatcher.sweep_started()  # as a worker would, so the next sweep may be queued
+    old.queue.sweep_started()  # as a worker would, so the next sweep may be queued
     new.tick()
     assert new.leading
     wait_until(lambda: any(n == SWEEP for n, _, _ in new_out.sent), 5, "the new leader sweeps")

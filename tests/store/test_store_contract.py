@@ -7,7 +7,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
+from worker.models import (
+    Alert,
+    ClusterMember,
+    Delivery,
+    DeliveryState,
+    FeedState,
+    Heartbeat,
+    Hold,
+    HoldReason,
+    RoutedBatch,
+    Silence,
+)
 from worker.store import Store
 
 T0 = datetime(2025, 4, 16, 12, 0, tzinfo=UTC)
@@ -197,6 +208,170 @@ def test_deliveries_are_listed_newest_first_and_filtered_by_state(store: Store) 
     assert [d.id for d in store.list_deliveries([DeliveryState.DEAD])] == [rows[0].id]
 
 
+# routing: stories, holds, marks, silences, locks (worker/routing.py, worker/digests.py)
+
+
+def make_member(item_id: str, cluster_id: str, at: datetime) -> ClusterMember:
+    return ClusterMember(
+        cluster_id=cluster_id,
+        item_id=item_id,
+        title=f"report {item_id}",
+        link=f"https://example.com/{item_id}",
+        source="wire",
+        published=at,
+        event_at=at,
+        started_at=at,
+        seen_at=at,
+        features='{"x": 1}',
+    )
+
+
+def routed(
+    alerts: list[Alert],
+    deliveries: list[Delivery] | None = None,
+    holds: list[Hold] | None = None,
+    members: list[ClusterMember] | None = None,
+    marks: dict[str, str] | None = None,
+) -> RoutedBatch:
+    return RoutedBatch(
+        feed="wire",
+        item_ids=["item-1"],
+        alerts=alerts,
+        deliveries=deliveries or [],
+        holds=holds or [],
+        members=members or [],
+        marks=marks or {},
+        now=T0,
+    )
+
+
+def test_a_routed_batch_records_alerts_holds_members_and_marks_together(store: Store) -> None:
+    nvda, amd = make_alert("NVDA"), make_alert("AMD")
+    hold = Hold(amd.id, "desk", "watchlist=semis", HoldReason.GROUP, T0, T0 + timedelta(seconds=30))
+    member = make_member("item-1", "evt_1", T0)
+    batch = routed([nvda, amd], [pending(nvda)], [hold], [member], {"alog:x": "1"})
+    assert [d.id for d in store.record_routed(batch)] == [pending(nvda).id]
+    assert store.unseen(["item-1"]) == []
+    assert store.get_alerts([nvda.id, amd.id]) == [nvda, amd]
+    assert store.list_holds() == [hold]
+    assert store.cluster_members(["evt_1"]) == [member]
+    assert store.get_marks(["alog:x", "nope"]) == {"alog:x": "1"}
+    assert store.record_routed(batch) == []  # idempotent
+    assert len(store.list_holds()) == 1
+
+
+def test_recent_members_are_those_in_the_time_range_newest_first(store: Store) -> None:
+    members = [make_member(f"i{h}", f"evt_{h % 2}", T0 + timedelta(hours=h)) for h in range(5)]
+    store.record_routed(routed([], members=members))
+    found = store.recent_members(T0 + timedelta(hours=1), T0 + timedelta(hours=3), limit=10)
+    assert [m.item_id for m in found] == ["i3", "i2", "i1"]
+    assert [m.item_id for m in store.recent_members(T0, T0 + timedelta(days=1), 2)] == ["i4", "i3"]
+    assert {m.item_id for m in store.cluster_members(["evt_0"])} == {"i0", "i2", "i4"}
+
+
+def test_holds_are_listed_by_channel_reason_and_due_time(store: Store) -> None:
+    a, b, c = make_alert("NVDA"), make_alert("AMD"), make_alert("TSM", channel="pm")
+    holds = [
+        Hold(a.id, "desk", "g", HoldReason.GROUP, T0, T0 + timedelta(seconds=30)),
+        Hold(b.id, "desk", "g", HoldReason.QUIET, T0, T0 + timedelta(hours=8)),
+        Hold(c.id, "pm", "g", HoldReason.DIGEST, T0),
+    ]
+    store.record_routed(routed([a, b, c], holds=holds))
+    assert store.next_release_at() == T0 + timedelta(seconds=30)
+    assert store.list_holds(due_by=T0 + timedelta(minutes=1)) == [holds[0]]
+    assert store.list_holds(channel="pm") == [holds[2]]
+    by_reason = store.list_holds(reasons=[HoldReason.QUIET, HoldReason.DIGEST])
+    assert sorted(by_reason, key=lambda h: h.alert_id) == sorted(
+        holds[1:], key=lambda h: h.alert_id
+    )
+
+
+def test_releasing_holds_makes_their_delivery_once_and_sets_marks(store: Store) -> None:
+    a, b = make_alert("NVDA"), make_alert("AMD")
+    holds = [Hold(x.id, "desk", "g", HoldReason.GROUP, T0, T0) for x in (a, b)]
+    store.record_routed(routed([a, b], holds=holds))
+    together = Delivery(
+        id=Delivery.make_id("desk", (a.id, b.id)),
+        channel="desk",
+        alert_ids=(a.id, b.id),
+        state=DeliveryState.PENDING,
+        attempts=0,
+        created_at=T0,
+        next_attempt_at=T0,
+    )
+    made = store.release_holds([a.id, b.id], [together], {"grp:desk:g": "t"}, T0)
+    assert made == [together]
+    assert store.list_holds() == []
+    assert store.get_marks(["grp:desk:g"]) == {"grp:desk:g": "t"}
+    assert store.release_holds([a.id, b.id], [together], {}, T0) == []
+    assert store.next_release_at() is None
+
+
+def test_marks_are_overwritten(store: Store) -> None:
+    store.set_marks({"digest:pm": "a", "other": "b"}, T0)
+    store.set_marks({"digest:pm": "c"}, T0)
+    assert store.get_marks(["digest:pm", "other"]) == {"digest:pm": "c", "other": "b"}
+
+
+def test_silences_round_trip_and_saving_again_replaces(store: Store) -> None:
+    silence = Silence(
+        id="sil_1",
+        matchers=(("ticker", "NVDA"), ("watchlist", "semis")),
+        starts_at=T0,
+        ends_at=T0 + timedelta(hours=4),
+        created_by="ana",
+        comment="earnings week",
+        created_at=T0,
+    )
+    store.save_silence(silence)
+    assert store.list_silences() == [silence]
+    ended = replace(silence, ends_at=T0 + timedelta(minutes=5))
+    store.save_silence(ended)
+    assert store.list_silences() == [ended]
+
+
+def test_a_lock_has_one_owner_until_it_is_freed_or_expires(store: Store) -> None:
+    assert store.try_lock("routing", "a", 60, T0)
+    assert store.try_lock("routing", "a", 60, T0)  # the owner may take it again
+    assert not store.try_lock("routing", "b", 60, T0 + timedelta(seconds=59))
+    assert store.try_lock("routing", "b", 60, T0 + timedelta(seconds=60))  # expired
+    store.unlock("routing", "a")  # not the owner any more: no effect
+    assert not store.try_lock("routing", "a", 60, T0 + timedelta(seconds=61))
+    store.unlock("routing", "b")
+    assert store.try_lock("routing", "a", 60, T0 + timedelta(seconds=61))
+
+
+def test_pruning_forgets_old_stories_alert_logs_and_silenced_records(store: Store) -> None:
+    old_alert, new_alert = make_alert("NVDA"), make_alert("AMD")
+    store.record_routed(
+        routed(
+            [old_alert],
+            holds=[Hold(old_alert.id, "desk", "g", HoldReason.SILENCED, T0, None, "sil_1")],
+            members=[make_member("old", "evt_old", T0)],
+            marks={"alog:old": "x", "digest:pm": "y"},
+        )
+    )
+    later = T0 + timedelta(days=40)
+    store.record_routed(
+        replace(
+            routed(
+                [new_alert],
+                holds=[Hold(new_alert.id, "desk", "g", HoldReason.SILENCED, later, None, "s")],
+                members=[make_member("new", "evt_new", later)],
+                marks={"alog:new": "x"},
+            ),
+            now=later,
+        )
+    )
+    assert store.prune_routing(T0 + timedelta(days=30)) == 3
+    assert [m.item_id for m in store.cluster_members(["evt_old", "evt_new"])] == ["new"]
+    assert store.get_marks(["alog:old", "alog:new", "digest:pm"]) == {
+        "alog:new": "x",
+        "digest:pm": "y",  # period marks are kept
+    }
+    assert [h.alert_id for h in store.list_holds()] == [new_alert.id]
+
+
 def test_deliveries_are_counted_by_channel_and_state(store: Store) -> None:
     a1, a2, a3 = make_alert("NVDA"), make_alert("AMD"), make_alert("AMD", channel="mail")
     deliveries = [pending(a1), pending(a2), pending(a3)]
@@ -246,3 +421,83 @@ def test_the_latest_heartbeat_per_component_is_kept(store: Store) -> None:
     store.record_heartbeat(second)
     store.record_heartbeat(Heartbeat("sweeper", "host-a:1", T0))
     assert store.list_heartbeats() == [second, Heartbeat("sweeper", "host-a:1", T0)]
+
+
+def test_a_deferred_delivery_waits_without_counting_an_attempt(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+
+    assert store.defer(did, T0 + timedelta(seconds=2))
+
+    deferred = store.get_delivery(did)
+    assert deferred is not None
+    assert deferred.state is DeliveryState.PENDING and deferred.attempts == 0
+    assert store.due_ids(T0 + timedelta(seconds=1), 10) == []
+    assert store.next_due_at() == T0 + timedelta(seconds=2)
+    again = store.claim(did, T0 + timedelta(seconds=2), 60)
+    assert again is not None and again.attempts == 1
+    assert not store.defer("dlv_unknown", T0)
+
+
+def test_a_deferred_retry_stays_failed_and_keeps_its_last_error(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+    store.mark_failed(did, "HTTP 503", T0 + timedelta(seconds=5))
+    store.claim(did, T0 + timedelta(seconds=5), 60)
+
+    store.defer(did, T0 + timedelta(seconds=6))
+
+    deferred = store.get_delivery(did)
+    assert deferred is not None
+    assert (deferred.state, deferred.attempts, deferred.last_error) == (
+        DeliveryState.FAILED,
+        1,
+        "HTTP 503",
+    )
+
+
+def test_only_a_delivery_being_sent_can_be_deferred(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    assert not store.defer(did, T0)  # pending, not claimed
+    store.claim(did, T0, 60)
+    store.mark_sent(did, T0)
+    assert not store.defer(did, T0)
+    sent = store.get_delivery(did)
+    assert sent is not None and sent.state is DeliveryState.SENT
+
+
+def test_disabled_channels_are_listed_with_their_reason_and_time(store: Store) -> None:
+    before = datetime.now(UTC)
+    store.disable_channel("zulu", "HTTP 404 channel_not_found")
+    store.disable_channel("alpha", "HTTP 410 channel_is_archived")
+
+    listed = store.list_disabled_channels()
+
+    assert [(c.name, c.reason) for c in listed] == [
+        ("alpha", "HTTP 410 channel_is_archived"),
+        ("zulu", "HTTP 404 channel_not_found"),
+    ]
+    assert all(c.since is not None and c.since >= before - timedelta(seconds=1) for c in listed)
+    store.enable_channel("alpha")
+    assert [c.name for c in store.list_disabled_channels()] == ["zulu"]
+
+
+def test_two_workers_routing_the_same_item_at_once_create_one_delivery(store: Store) -> None:
+    alert = make_alert()
+    batch = routed([alert], [pending(alert)], members=[make_member("item-1", "evt_1", T0)])
+    barrier = threading.Barrier(8)
+
+    def record() -> list[Delivery]:
+        barrier.wait()
+        return store.record_routed(batch)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: record(), range(8)))
+    assert sorted(len(r) for r in results) == [0] * 7 + [1]
+    assert store.cluster_members(["evt_1"]) == [make_member("item-1", "evt_1", T0)]

@@ -42,6 +42,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() when the request arrived
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -114,7 +115,7 @@ class HttpReceiver:
                 body = self.rfile.read(length) if length else b""
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 reply = receiver._next_reply(
-                    RecordedRequest(self.command, self.path, headers, body)
+                    RecordedRequest(self.command, self.path, headers, body, time.monotonic())
                 )
                 if reply.delay_s:
                     time.sleep(reply.delay_s)

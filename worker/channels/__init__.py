@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from worker.channels.apprise import AppriseChannel
 from worker.channels.console import ConsoleChannel
+from worker.channels.discord import DiscordChannel
 from worker.channels.email import EmailChannel
 from worker.channels.file import FileChannel
 from worker.channels.slack import SlackChannel
+from worker.channels.teams import TeamsChannel
 from worker.channels.webhook import WebhookChannel
 from worker.config import ChannelConfig
 from worker.errors import ConfigError, ConfigProblem
@@ -20,11 +23,14 @@ from worker.models import Notification
 
 __all__ = [
     "CHANNEL_TYPES",
+    "AppriseChannel",
     "Channel",
     "ConsoleChannel",
+    "DiscordChannel",
     "EmailChannel",
     "FileChannel",
     "SlackChannel",
+    "TeamsChannel",
     "WebhookChannel",
     "build_channel",
 ]
@@ -48,6 +54,9 @@ CHANNEL_TYPES: dict[str, type[Any]] = {
     "slack": SlackChannel,
     "webhook": WebhookChannel,
     "email": EmailChannel,
+    "discord": DiscordChannel,
+    "teams": TeamsChannel,
+    "apprise": AppriseChannel,
 }
 
 

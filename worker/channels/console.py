@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from worker.config import ConsoleChannelConfig
+from worker.digest_view import render_digest
 from worker.errors import DeliveryError
 from worker.models import Notification
 from worker.rendering import render_notification
@@ -29,7 +30,11 @@ class ConsoleChannel:
         return f"ConsoleChannel(name={self.name!r})"
 
     def send(self, notification: Notification) -> str:
-        text = render_notification("console.txt", notification)
+        if notification.kind == "digest":
+            config = self._config
+            text, _, _ = render_digest(notification, config.timezone, config.digest_max_stories)
+        else:
+            text = render_notification("console.txt", notification)
         stream = self._stream or sys.stdout
         try:
             stream.write(text if text.endswith("\n") else text + "\n")

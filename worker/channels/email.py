@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from worker.config import EmailChannelConfig
+from worker.digest_view import render_digest
 from worker.errors import DeliveryError
 from worker.models import Notification
 from worker.rendering import clean_text, render_notification, summary_line, truncate_chars
@@ -71,6 +72,8 @@ class EmailChannel:
 
     def build_message(self, notification: Notification) -> EmailMessage:
         """The message as it will be sent (apart from transport headers the server adds)."""
+        if notification.kind == "digest":
+            return self.build_digest(notification)
         config = self._config
         message = EmailMessage()
         message["Subject"] = subject(notification)
@@ -82,6 +85,30 @@ class EmailChannel:
         message["X-Policywatch-Delivery"] = notification.delivery_id
         message.set_content(render_notification("email.txt", notification))
         message.add_alternative(render_notification("email.html", notification), subtype="html")
+        return message
+
+    def build_digest(self, notification: Notification) -> EmailMessage:
+        """A digest: stories ranked and grouped by ticker (worker/digest_view.py), a text and an
+        HTML part, and List-Unsubscribe (RFC 2369; one-click per RFC 8058 for https URLs)."""
+        config = self._config
+        text, html, view = render_digest(
+            notification, config.timezone, config.digest_max_stories, config.unsubscribe_url
+        )
+        message = EmailMessage()
+        message["Subject"] = truncate_chars(f"{SUBJECT_PREFIX} digest: {view.summary}", 200)
+        message["From"] = config.sender
+        message["To"] = ", ".join(config.to)
+        message["Date"] = format_datetime(self._clock().astimezone(UTC))
+        message["Message-ID"] = message_id(notification.delivery_id, config.sender)
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Policywatch-Delivery"] = notification.delivery_id
+        message["List-Id"] = f"policywatch digest <{self.name}.digest.policywatch>"
+        if config.unsubscribe_url:
+            message["List-Unsubscribe"] = f"<{config.unsubscribe_url}>"
+            if config.unsubscribe_url.startswith("https://"):
+                message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
         return message
 
     def send(self, notification: Notification) -> str:

@@ -8,20 +8,27 @@ from dataclasses import dataclass
 from worker.config import WatchlistConfig
 from worker.errors import ConfigError, ConfigProblem
 from worker.models import Item, Match, ScoredItem
-from worker.relevance.directory import Company, resolve_watchlist
+from worker.relevance.directory import (
+    Company,
+    curated_companies,
+    is_chip_company,
+    resolve_watchlist,
+)
 from worker.relevance.lexicon import Lexicon, default_lexicon
-from worker.relevance.matcher import Hit, Matcher, fold, normalise
+from worker.relevance.matcher import WEAK, Hit, Matcher, fold, normalise
 from worker.relevance.rules import CompiledRule
 from worker.relevance.scorer import (
     EVENT_THRESHOLD,
     MAX_SCAN_CHARS,
-    POLICY_CATEGORIES,
     EventAssessment,
+    Sentences,
     TickerAssessment,
     assess_event,
     assess_ticker,
-    sentence_ends,
 )
+
+# Cue categories that only matter for how a company is mentioned.
+_MENTION_CUES = frozenset({"passing", "spared", "impact"})
 
 __all__ = ["Explanation", "Relevance"]
 
@@ -40,6 +47,7 @@ class Explanation:
 
     item: Item
     text: str
+    title_len: int
     hits: tuple[Hit, ...]
     event: EventAssessment
     tickers: tuple[tuple[str, TickerAssessment], ...]
@@ -80,7 +88,14 @@ class Relevance:
             raise ConfigError(problems)
         self.companies = companies
         self.watchlists = tuple(lists)
-        self.matcher = Matcher(companies, self.lexicon)
+        self._watchlists_of: dict[str, list[_Watchlist]] = {}
+        for wl_ in self.watchlists:
+            for ticker in wl_.tickers:
+                self._watchlists_of.setdefault(ticker, []).append(wl_)
+        entities = curated_companies()
+        self.matcher = Matcher(companies, self.lexicon, entities)
+        # Which mentions can anchor a verb: companies whose main business is chips.
+        self._chip = {s for s, c in {**entities, **companies}.items() if is_chip_company(c)}
 
     def score(self, item: Item) -> ScoredItem:
         return self.explain(item).scored
@@ -88,12 +103,12 @@ class Relevance:
     def explain(self, item: Item) -> Explanation:
         title = normalise(item.title.strip())
         text = (title + "\n\n" + normalise(item.body))[:MAX_SCAN_CHARS]
-        title_len = len(title)
+        sentences = Sentences.of(text, len(title))
         hits = self.matcher.scan(text)
         terms = [h for h in hits if h.kind == "term"]
-        policy = [h for h in terms if h.key in POLICY_CATEGORIES]
-        event = assess_event(terms, title_len, self.lexicon.weights)
-        ends = sentence_ends(text)
+        targets = [h for h in hits if self._is_target(h)]
+        event = assess_event(terms, targets, sentences, self.lexicon.weights)
+        cues = [h for h in terms if h.key in _MENTION_CUES]
         mentions: dict[str, list[Hit]] = {}
         for hit in hits:
             if hit.kind == "company":
@@ -101,14 +116,7 @@ class Relevance:
         assessed: dict[str, TickerAssessment] = {}
         for ticker, found in mentions.items():
             result = assess_ticker(
-                ticker,
-                found,
-                policy,
-                event,
-                text,
-                ends,
-                title_len,
-                self.companies[ticker].curated,
+                ticker, found, event, cues, sentences, self.companies[ticker].curated
             )
             if result is not None:
                 assessed[ticker] = result
@@ -124,11 +132,9 @@ class Relevance:
         # A user's own rule that fires makes the item an event: it is their definition of one.
         is_event = event.score >= EVENT_THRESHOLD or any(w > 0 for _, _, w in fired)
         matches: list[Match] = []
-        for wl in self.watchlists:
-            for ticker in wl.tickers:
-                a = assessed.get(ticker)
-                if a is None:
-                    continue
+        # Only the tickers the text named: never a loop over every watched ticker.
+        for ticker, a in assessed.items():
+            for wl in self._watchlists_of.get(ticker, ()):
                 score = max(0, min(100, a.score + bonus.get(wl.name, 0)))
                 matches.append(
                     Match(
@@ -144,5 +150,18 @@ class Relevance:
         matches.sort(key=lambda m: (-m.score, m.watchlist, m.ticker))
         scored = ScoredItem(item, is_event, event.score, tuple(matches))
         return Explanation(
-            item, text, tuple(hits), event, tuple(assessed.items()), tuple(fired), scored
+            item,
+            text,
+            sentences.title_len,
+            tuple(hits),
+            event,
+            tuple(assessed.items()),
+            tuple(fired),
+            scored,
         )
+
+    def _is_target(self, hit: Hit) -> bool:
+        """A mention of a chip company, watched or not (see `is_chip_company`)."""
+        if hit.kind not in ("company", "entity") or hit.strength == WEAK:
+            return False
+        return hit.key in self._chip

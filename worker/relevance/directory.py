@@ -42,6 +42,21 @@ class Company:
     segments: tuple[str, ...] = field(default=())
 
 
+# Segments of companies whose main business is not chips, tools or their materials: a state
+# measure against one of them (an antitrust probe of a search engine) is not a chip event.
+NON_CHIP_SEGMENTS = frozenset(
+    {"cloud", "internet", "consumer-electronics", "telecom", "surveillance"}
+)
+
+
+def is_chip_company(company: Company) -> bool:
+    """True when the company's main (first-listed) segment is in the chip world. Companies
+    without segments (a user's own entries) count: the user watches them for this reason."""
+    if not company.curated:
+        return False
+    return not company.segments or company.segments[0] not in NON_CHIP_SEGMENTS
+
+
 _LEGAL_SUFFIXES = re.compile(
     r"(?:[\s,]+(?:/[A-Z]{2}/?|INC\.?|INCORPORATED|CORP\.?|CORPORATION|CO\.?|COMPANY|LTD\.?|"
     r"LIMITED|PLC|LLC|L\.P\.|LP|N\.V\.|NV|S\.A\.|SA|AG|SE|HOLDINGS?|GROUP|TRUST|"

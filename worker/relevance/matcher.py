@@ -2,8 +2,16 @@
 
 All patterns of all watchlists go into one automaton, so a text is scanned once whatever the
 number of tickers. Latin patterns must sit on word boundaries; a trailing `*` in a pattern
-lets any word ending follow. CJK patterns match anywhere. Case-sensitive names are checked
-against the original text after the case-folded scan.
+lets any word ending follow. CJK patterns match anywhere. Case-sensitive names (and lexicon
+terms written with a capital) are checked against the original text after the case-folded
+scan; in an ALL-CAPS passage their upper-case form is accepted too ("MICRON SHARES SLIDE").
+
+Besides the watched companies, the curated directory's other companies are matched as
+"entity" hits: they do not score, but they tell the scorer a story is about the chip world
+whatever the watchlist.
+
+Symbols are found by a few regexes over the text (one pass each, whatever the number of
+tickers): `$NVDA`, `(NASDAQ: NVDA)`, `(TYO: 8035)`, `<8035.T>`, `<NVDA.O>`, `(2330.TW)`.
 """
 
 from __future__ import annotations
@@ -23,16 +31,42 @@ NAME, PRODUCT, PERSON, SYMBOL, WEAK = "name", "product", "person", "symbol", "we
 
 _CASHTAG = re.compile(r"\$([A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?)\b")
 _LISTING = re.compile(
-    r"\((?:NASDAQ|Nasdaq|NYSE|Nyse|NYSE American|TSE|HKEX|KRX|KOSPI|TWSE|Euronext|AMS|XETRA)"
-    r"\s*:\s*([A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?)\)"
+    r"\((NASDAQ|Nasdaq|NYSE|Nyse|NYSE American|TSE|TYO|HKEX|HKG|SEHK|KRX|KOSPI|KOSDAQ|TWSE|TPE|"
+    r"SSE|SHA|SZSE|SHE|Euronext|AMS|XETRA|ETR|FRA)\s*:\s*([A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?)\)"
 )
+# Reuters-style instrument codes and bare suffixed symbols in brackets: <8035.T>, <NVDA.O>,
+# (2330.TW), (ASML.AS)
+_BRACKETED = re.compile(r"[<(]([A-Z0-9]{1,6}\.[A-Z]{1,2})[>)]")
+# Exchange prefixes whose codes are written without our Yahoo-style suffix.
+_EXCHANGE_SUFFIX = {
+    "TSE": ".T",
+    "TYO": ".T",
+    "HKEX": ".HK",
+    "HKG": ".HK",
+    "SEHK": ".HK",
+    "KRX": ".KS",
+    "KOSPI": ".KS",
+    "KOSDAQ": ".KQ",
+    "TWSE": ".TW",
+    "TPE": ".TW",
+    "SSE": ".SS",
+    "SHA": ".SS",
+    "SZSE": ".SZ",
+    "SHE": ".SZ",
+}
+# Reuters suffixes for US venues: <NVDA.O> is Nasdaq's NVDA.
+_US_RIC_SUFFIXES = (".O", ".OQ", ".N", ".A", ".K")
+_CAPS_WINDOW = 40
+# A phone number after a short capitalised name: "TEL 03-3501-2800" is a telephone, not
+# Tokyo Electron.
+_PHONE_AFTER = re.compile(r"[:.]?\s*\+?[\d(][\d\s\-().]{6,}")
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One pattern found in the text at [start, end). `key` is a ticker or a term category."""
 
-    kind: str  # "company" or "term"
+    kind: str  # "company" (a watched ticker), "entity" (another known company) or "term"
     key: str
     label: str
     start: int
@@ -57,7 +91,9 @@ def _is_cjk(ch: str) -> bool:
 def _is_word_char(ch: str) -> bool:
     # Han, kana and hangul are letters to isalnum(), but no word boundary separates them from
     # Latin names ("英伟达H20芯片"), so they do not count as word characters here.
-    return (ch.isalnum() or ch == "_") and not _is_cjk(ch)
+    if ch.isascii():
+        return ch.isalnum() or ch == "_"
+    return ch.isalnum() and not _is_cjk(ch)
 
 
 def fold(text: str) -> str:
@@ -77,7 +113,12 @@ def normalise(text: str) -> str:
 class Matcher:
     """Finds company mentions and lexicon terms in one pass; build once, scan many texts."""
 
-    def __init__(self, companies: Mapping[str, Company], lexicon: Lexicon) -> None:
+    def __init__(
+        self,
+        companies: Mapping[str, Company],
+        lexicon: Lexicon,
+        entities: Mapping[str, Company] | None = None,
+    ) -> None:
         self._symbols: dict[str, str] = {}
         self._automaton = ahocorasick.Automaton()
         patterns: dict[str, list[_Pattern]] = {}
@@ -86,23 +127,40 @@ class Matcher:
             self._symbols.setdefault(company.symbol, ticker)
             for other in company.other_tickers:
                 self._symbols.setdefault(other, ticker)
-            for names, strength, exact in (
-                (company.names, NAME, False),
-                (company.exact_names, NAME, True),
-                (company.products, PRODUCT, True),
-                (company.people, PERSON, False),
-                (company.weak_names, WEAK, True),
-            ):
-                for name in names:
-                    self._add(patterns, "company", ticker, name, strength, exact)
+            self._add_company(patterns, "company", ticker, company, weak=True)
+        watched = {c.symbol for c in companies.values()} | set(companies)
+        for symbol, company in (entities or {}).items():
+            if symbol not in watched:
+                self._add_company(patterns, "entity", symbol, company, weak=False)
         for category, terms in lexicon.terms.items():
             for term in terms:
-                self._add(patterns, "term", category, term, "", False)
+                # A term written with a capital letter ("Commerce") is matched as written.
+                exact = any(c.isupper() for c in term)
+                self._add(patterns, "term", category, term, "", exact)
         for key, values in patterns.items():
             self._automaton.add_word(key, tuple(values))
         if patterns:
             self._automaton.make_automaton()
         self._empty = not patterns
+
+    @classmethod
+    def _add_company(
+        cls,
+        patterns: dict[str, list[_Pattern]],
+        kind: str,
+        key: str,
+        company: Company,
+        weak: bool,
+    ) -> None:
+        for names, strength, exact in (
+            (company.names, NAME, False),
+            (company.exact_names, NAME, True),
+            (company.products, PRODUCT, True),
+            (company.people, PERSON, False),
+            (company.weak_names if weak else (), WEAK, True),
+        ):
+            for name in names:
+                cls._add(patterns, kind, key, name, strength, exact)
 
     @staticmethod
     def _add(
@@ -128,7 +186,7 @@ class Matcher:
 
     def scan(self, text: str) -> list[Hit]:
         """Every hit in `text` (already normalised with `normalise`), in order of position."""
-        hits: list[Hit] = []
+        found: list[tuple[Hit, int]] = []
         if not self._empty:
             folded = fold(text)
             size = len(text)
@@ -138,20 +196,57 @@ class Matcher:
                     start = end - len(p.label)
                     if not _boundary_ok(text, start, end, size, p.prefix, p.label):
                         continue
-                    if p.exact and text[start:end] != p.exact:
+                    if p.exact and not _exact_ok(text, start, end, p.exact):
                         continue
                     stop = _word_end(text, end, size) if p.prefix else end
-                    hits.append(Hit(p.kind, p.key, text[start:stop], start, stop, p.strength))
-        hits.extend(self._symbol_hits(text))
-        hits.sort(key=lambda h: (h.start, -h.end))
-        return _drop_nested_terms(hits)
+                    hit = Hit(p.kind, p.key, text[start:stop], start, stop, p.strength)
+                    found.append((hit, len(p.label)))
+        found.extend((h, h.end - h.start) for h in self._symbol_hits(text))
+        # Longest span first at each position, and of equal spans the longer pattern
+        # ("exportkontroll*" before "export*" on "Exportkontrollen").
+        found.sort(key=lambda pair: (pair[0].start, -pair[0].end, -pair[1]))
+        return _drop_nested_terms([h for h, _ in found])
 
     def _symbol_hits(self, text: str) -> Iterable[Hit]:
-        for regex in (_CASHTAG, _LISTING):
-            for m in regex.finditer(text):
-                ticker = self._symbols.get(m.group(1))
-                if ticker:
-                    yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+        for m in _CASHTAG.finditer(text):
+            ticker = self._symbols.get(m.group(1))
+            if ticker:
+                yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+        for m in _LISTING.finditer(text):
+            code = m.group(2)
+            suffix = _EXCHANGE_SUFFIX.get(m.group(1).upper(), "")
+            ticker = self._symbols.get(code)
+            if ticker is None and suffix and "." not in code:
+                ticker = self._symbols.get(code + suffix) or self._symbols.get(
+                    code.zfill(4) + suffix
+                )
+            if ticker:
+                yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+        for m in _BRACKETED.finditer(text):
+            code = m.group(1)
+            ticker = self._symbols.get(code)
+            if ticker is None and code.endswith(_US_RIC_SUFFIXES):
+                ticker = self._symbols.get(code.rsplit(".", 1)[0])
+            if ticker:
+                yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+
+
+def _exact_ok(text: str, start: int, end: int, exact: str) -> bool:
+    found = text[start:end]
+    if found == exact:
+        return not (len(exact) <= 4 and exact.isupper() and _phone_follows(text, end))
+    # An ALL-CAPS headline writes "MICRON" for "Micron": accept the upper-case form when the
+    # text around it has letters and none of them is lower case.
+    if found != exact.upper():
+        return False
+    around = text[max(0, start - _CAPS_WINDOW) : end + _CAPS_WINDOW]
+    letters = [c for c in around if c.isalpha() and c.isascii()]
+    return len(letters) > 2 * len(found) and not any(c.islower() for c in letters)
+
+
+def _phone_follows(text: str, end: int) -> bool:
+    m = _PHONE_AFTER.match(text, end)
+    return m is not None and sum(c.isdigit() for c in m.group(0)) >= 7
 
 
 def _boundary_ok(text: str, start: int, end: int, size: int, prefix: bool, label: str) -> bool:
@@ -171,13 +266,21 @@ def _word_end(text: str, end: int, size: int) -> int:
 
 
 def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
-    """A term inside a longer term of the same text ("export" in "export controls") is dropped."""
+    """Drops hits that are part of a longer hit: a term inside a longer term ("export" in
+    "export controls"), a second term on exactly the same span (the longer pattern, sorted
+    first, wins), and anything inside a company's name ("Tokyo" in "Tokyo Electron", the weak
+    "Applied" in "Applied Materials"). `hits` are sorted by (start, -end)."""
     kept: list[Hit] = []
-    cover_end = -1
+    term_end = -1
+    name_end = -1
     for hit in hits:
-        if hit.kind == "term" and hit.end <= cover_end:
+        if hit.end <= name_end:
             continue
-        kept.append(hit)
         if hit.kind == "term":
-            cover_end = max(cover_end, hit.end)
+            if hit.end <= term_end:
+                continue
+            term_end = max(term_end, hit.end)
+        elif hit.strength != WEAK:
+            name_end = max(name_end, hit.end)
+        kept.append(hit)
     return kept

@@ -1,44 +1,149 @@
 """Scores: is an item a policy event (0-100), and how much it matters to each ticker (0-100).
 
-The event score adds up what the lexicon found (see worker/data/lexicon.yaml):
-  control terms      `control` weight for the first, +8 for each further one (up to 3)
-  action near object `action` weight when a restricting/relaxing verb sits within ~12 words
-                     of what controls are about (chips, tools, gallium...); a third of it alone
-  actor              `actor` weight; +6 more when it sits near a control or action term
-  consequence        `consequence` weight when a charge/write-down sits near a policy term
-  title              +10 when the title itself carries a control term or an action on an object
-  negatives          `negative` weight each (antitrust, LNG, "export to CSV"...), at most two;
-                     halved when the title carries a control term
+Both scores are sums of named parts, so `policywatch explain` can show every point. The weights
+of the lexicon categories come from worker/data/lexicon.yaml (which also says what each
+category holds); the other numbers are constants here. The title is its own sentence; the lead
+is the first LEAD_CHARS characters of the body.
+
+Which terms count. A policy term (control, sanction, instrument, action, tariff, relax, measure)
+or a consequence is dropped when a negation cue ("do not expect", "little chance of", "analysts
+expect", "lobbies") ends at most CUE_CHARS before it in its sentence, or a background cue
+("earlier", "existing") at most BACKGROUND_CHARS before it. A live term counts when anchored:
+  control      always (export-control instruments: Entity List, FDPR, licence requirement)
+  sanction     when the item names any chip-world object or chip company at all
+  instrument   a chip-world object or chip company, a government body or a country, in its
+               sentence ("licences for China")
+  action       a chip-world object or a chip company within NEAR_CHARS, in its sentence
+  tariff       a chip-world object (not a company) within NEAR_CHARS, in its sentence
+  relax        a control, sanction, instrument or restricting term within NEAR_CHARS, in its
+               sentence ("lifts curbs"; not "lifts outlooks")
+  measure      a government body, or a country before the term, and a chip-world object or
+               chip company, in its sentence ("China tells firms to stop buying Nvidia chips")
+A chip company is one whose main segment is in the chip world (not cloud, internet, consumer
+electronics, telecom or surveillance), watched or not. Antitrust terms turn into measures when a
+Chinese state body or the trade dispute is named: such probes of foreign chip firms are trade
+weapons.
+
+Event score:
+  evidence     each anchored kind gives its weight (control and sanction together as one
+               kind, +8 per further distinct term, up to +16). The strongest kind counts in
+               full, the second half, the third a quarter, and so on
+  government   `actor` weight when a government body is named
+  beside       +6 when a government body or a country shares a sentence with the evidence
+  consequence  `consequence` weight when a charge or revenue effect lies within two sentences
+               of the evidence
+  title        +10 when the title itself carries anchored evidence
+  look-alikes  each category's weight per distinct term (at most two per category, -60 in
+               all), counted in the title and lead, or beside the evidence in the body:
+               `negative` topics (halved when the title has a control term), `not_policy`
+               story types, `no_news`, and `antitrust` unless turned into a measure
 An item is a policy event at EVENT_THRESHOLD or more.
 
-A ticker's score = 0.45 × event score + presence + proximity (capped at 100):
-  presence   36 if the company is named in the title, 26 in the lead (first 300 characters of
-             the body), else 14; +4 per further mention (up to +12); × 0.7 for names derived
-             from legal names (not curated); a weak name alone ("Applied", "Lam") is no mention
-  proximity  +16 when a policy term is in the same sentence as a mention, +8 within 250 chars
+Ticker score (0-100):
+  event        0.4 × event score
+  presence     30 when the company is named in the title, 22 in the lead, else 10; +4 per further
+               mention (up to +12); × 0.7 for names derived from legal names (not curated).
+               Weak names ("Applied", "Lam", "HBM") count only beside a strong one, and then
+               only as further mentions; a mention next to a spared cue ("left out", "bought
+               from") does not count at all
+  role         its best mention: +20 in a sentence with counted evidence (+6 when the sentence
+               also says the company is hit: "covered", "exposed"; +8 when it is the item's key
+               sentence, the one with the most kinds of evidence); else +18 for an impact cue
+               alone; else +8 for evidence within ROLE_NEAR_CHARS characters
+  passing      -30 when the company is not in the title and every mention sits in a sentence
+               with a passing cue ("shares of", "rival", "could benefit") and no evidence
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from worker.relevance.matcher import WEAK, Hit
 
 EVENT_THRESHOLD = 50
 MAX_SCAN_CHARS = 30_000
 NEAR_CHARS = 90
-POLICY_CATEGORIES = ("control", "action", "consequence")
-_SENTENCE_END = re.compile(r"[.!?。！？]\s|\n")
+LEAD_CHARS = 300
+CUE_CHARS = 30
+BACKGROUND_CHARS = 12
+SPARED_CHARS = 40
+ROLE_NEAR_CHARS = 250
+NEGATIVE_FLOOR = -60
+
+POLICY_CATEGORIES = ("control", "sanction", "instrument", "action", "tariff", "relax", "measure")
+EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
+GOVERNMENT = ("actor", "actor_cn")
+LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
+
+_SENTENCE_END = re.compile(r"[.!?。！？…]+[\"'”’)]*(?:\s|$)|[\n\r]")
+_ABBREVIATIONS = frozenset(
+    {"sen", "rep", "gov", "gen", "inc", "corp", "co", "ltd", "no", "mr", "mrs", "ms", "dr", "st"}
+    | {"jr", "vs", "e.g", "i.e", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept"}
+    | {"oct", "nov", "dec", "approx", "est", "fig", "dept"}
+)
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Offsets where sentences end; a period after an initial ("U.S.", "C.C. Wei") or a common
+    abbreviation ("Sen.", "Corp.") does not end one."""
+    ends = []
+    for m in _SENTENCE_END.finditer(text):
+        if text[m.start()] == ".":
+            word_start = m.start()
+            while word_start > 0 and (
+                text[word_start - 1].isalnum() or text[word_start - 1] == "."
+            ):
+                word_start -= 1
+            word = text[word_start : m.start()]
+            if (len(word) == 1 and word.isupper()) or (
+                "." in word and all(len(p) <= 1 for p in word.split("."))
+            ):
+                continue
+            if word.lower() in _ABBREVIATIONS:
+                continue
+        ends.append(m.end())
+    return ends
+
+
+@dataclass(frozen=True, slots=True)
+class Sentences:
+    """Sentence boundaries of a scanned text whose first `title_len` characters are the title."""
+
+    text: str
+    title_len: int
+    ends: tuple[int, ...]
+
+    @classmethod
+    def of(cls, text: str, title_len: int) -> Sentences:
+        return cls(text, title_len, tuple(sentence_ends(text)))
+
+    def index(self, pos: int) -> int:
+        return bisect.bisect_right(self.ends, pos)
+
+    def bounds(self, pos: int) -> tuple[int, int]:
+        i = self.index(pos)
+        start = self.ends[i - 1] if i > 0 else 0
+        end = self.ends[i] if i < len(self.ends) else len(self.text)
+        return start, end
+
+    def where(self, pos: int) -> str:
+        if pos < self.title_len:
+            return "title"
+        return "lead" if pos < self.title_len + 2 + LEAD_CHARS else "body"
 
 
 @dataclass(frozen=True, slots=True)
 class EventAssessment:
+    """The event score, its parts, the evidence that counted and what was set aside (and why)."""
+
     score: int
     terms: tuple[str, ...]
     parts: tuple[tuple[str, int], ...]
+    evidence: tuple[Hit, ...] = ()
+    notes: tuple[tuple[Hit, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,117 +155,312 @@ class TickerAssessment:
     parts: tuple[tuple[str, int], ...]
 
 
+class _Index:
+    """Term hits grouped by sentence and category."""
+
+    def __init__(self, hits: Sequence[Hit], sentences: Sentences) -> None:
+        self.by_sentence: dict[int, dict[str, list[Hit]]] = {}
+        for hit in hits:
+            cats = self.by_sentence.setdefault(sentences.index(hit.start), {})
+            cats.setdefault(hit.key, []).append(hit)
+
+    def get(self, sentence: int, *categories: str) -> list[Hit]:
+        cats = self.by_sentence.get(sentence, {})
+        return [h for c in categories for h in cats.get(c, ())]
+
+    def get_all(self, *categories: str) -> list[Hit]:
+        return [
+            h for cats in self.by_sentence.values() for c in categories for h in cats.get(c, ())
+        ]
+
+
+def _cue_before(hit: Hit, cues: Sequence[Hit], chars: int) -> Hit | None:
+    for cue in cues:
+        if cue.end <= hit.start and hit.start - cue.end <= chars:
+            return cue
+    return None
+
+
 def _near(a: Hit, b: Hit, chars: int) -> bool:
     return a.start - chars <= b.start <= a.end + chars
 
 
-def _any_near(hits: Sequence[Hit], others: Sequence[Hit], chars: int) -> bool:
-    return any(_near(a, b, chars) for a in hits for b in others)
-
-
 def assess_event(
-    term_hits: Sequence[Hit], title_len: int, weights: dict[str, int]
+    hits: Sequence[Hit],
+    targets: Sequence[Hit],
+    sentences: Sentences,
+    weights: Mapping[str, int],
 ) -> EventAssessment:
-    by_cat: dict[str, list[Hit]] = {}
-    for hit in term_hits:
-        by_cat.setdefault(hit.key, []).append(hit)
-    control = by_cat.get("control", [])
-    action = by_cat.get("action", [])
-    obj = by_cat.get("object", [])
-    actor = by_cat.get("actor", [])
-    consequence = by_cat.get("consequence", [])
-    negative = by_cat.get("negative", [])
-    policy = control + action
-    parts: list[tuple[str, int]] = []
+    """`hits` are the scan's term hits; `targets` the chip-world company mentions (watched or
+    not) that can anchor a verb."""
+    raw = _Index(hits, sentences)
+    notes: dict[Hit, str] = {}
+    # A Chinese state body's antitrust case against a foreign chip firm, or one the story ties
+    # to the trade dispute, is a trade measure: it counts as one instead of as a look-alike.
+    waived = bool(raw.get_all("actor_cn", "trade_context"))
+    if waived:
+        converted = []
+        for hit in hits:
+            if hit.key == "antitrust":
+                notes[hit] = "antitrust case in the trade dispute: counted as a state measure"
+                hit = replace(hit, key="measure")
+            converted.append(hit)
+        hits = converted
+    live: list[Hit] = []
+    for hit in hits:
+        if hit.key in EVIDENCE_CATEGORIES:
+            s = sentences.index(hit.start)
+            cue = _cue_before(hit, raw.get(s, "negation", "no_news"), CUE_CHARS)
+            if cue is not None:
+                notes[hit] = f"negated by {cue.label!r}"
+                continue
+            cue = _cue_before(hit, raw.get(s, "background"), BACKGROUND_CHARS)
+            if cue is not None:
+                notes[hit] = f"background ({cue.label!r})"
+                continue
+        live.append(hit)
+    index = _Index(live, sentences)
+    target_sentences: dict[int, list[Hit]] = {}
+    for t in targets:
+        target_sentences.setdefault(sentences.index(t.start), []).append(t)
+    has_domain = bool(targets) or any(h.key == "object" for h in live)
 
-    distinct_controls = len({h.label.lower() for h in control})
-    if distinct_controls:
-        parts.append(("control terms", weights["control"] + 8 * (min(distinct_controls, 3) - 1)))
-    acted = [a for a in action if any(_near(a, o, NEAR_CHARS) for o in obj)]
-    if acted:
-        parts.append(("action near object", weights["action"]))
-    elif action:
-        parts.append(("action alone", weights["action"] // 3))
-    if actor:
-        parts.append(("actor", weights["actor"]))
-        if _any_near(actor, policy, NEAR_CHARS * 2):
-            parts.append(("actor near policy term", 6))
-    if consequence and _any_near(consequence, policy, NEAR_CHARS * 3):
-        parts.append(("consequence near policy term", weights["consequence"]))
-    title_control = any(h.start < title_len for h in control)
-    title_action = any(h.start < title_len for h in acted)
-    if title_control or title_action:
-        parts.append(("policy term in title", 10))
-    distinct_negative = sorted({h.label.lower() for h in negative})[:2]
-    if distinct_negative:
-        penalty = weights["negative"] * len(distinct_negative)
-        parts.append(("look-alike terms", penalty // 2 if title_control else penalty))
+    anchored: list[Hit] = []
+    for hit in live:
+        if hit.key not in POLICY_CATEGORIES:
+            continue
+        why = _anchor(hit, index, target_sentences, sentences, has_domain)
+        if why is None:
+            notes[hit] = "not anchored: " + _missing(hit.key)
+        else:
+            anchored.append(hit)
+
+    parts: list[tuple[str, int]] = []
+    _evidence_parts(anchored, weights, parts)
+    by_cat: dict[str, list[Hit]] = {}
+    for hit in live:
+        by_cat.setdefault(hit.key, []).append(hit)
+    government = by_cat.get("actor", []) + by_cat.get("actor_cn", [])
+    anchored_sentences = {sentences.index(h.start) for h in anchored}
+    if government:
+        parts.append(("government body named", weights["actor"]))
+    states = government + by_cat.get("country", [])
+    if any(sentences.index(g.start) in anchored_sentences for g in states):
+        parts.append(("government or country beside the evidence", 6))
+    counted_consequence = [
+        c
+        for c in by_cat.get("consequence", [])
+        if any(abs(sentences.index(c.start) - s) <= 2 for s in anchored_sentences)
+    ]
+    if counted_consequence:
+        parts.append(("cost or revenue effect near the evidence", weights["consequence"]))
+    title_control = any(
+        h.start < sentences.title_len and h.key in ("control", "sanction") for h in anchored
+    )
+    if any(h.start < sentences.title_len for h in anchored):
+        parts.append(("evidence in the title", 10))
+    # A look-alike term counts where it describes the item (title and lead) or qualifies the
+    # evidence (same sentence); deep in a long body it is about something else.
+    lookalikes: dict[str, list[Hit]] = {}
+    for category in LOOKALIKE_CATEGORIES:
+        for hit in by_cat.get(category, []):
+            if (
+                sentences.where(hit.start) != "body"
+                or sentences.index(hit.start) in anchored_sentences
+            ):
+                lookalikes.setdefault(category, []).append(hit)
+            else:
+                notes[hit] = "look-alike deep in the body, away from the evidence: ignored"
+    parts.extend(_lookalike_parts(lookalikes, weights, title_control))
 
     score = max(0, min(100, sum(p for _, p in parts)))
-    terms = tuple(dict.fromkeys(h.label.lower() for h in term_hits if h.key != "object"))
-    return EventAssessment(score, terms, tuple(parts))
+    counted = [*anchored, *counted_consequence, *government]
+    counted.sort(key=lambda h: h.start)
+    terms = tuple(dict.fromkeys(h.label.lower() for h in counted))
+    return EventAssessment(score, terms, tuple(parts), tuple(counted), tuple(notes.items()))
 
 
-def _sentence_bounds(text: str, ends: list[int], pos: int) -> tuple[int, int]:
-    i = bisect.bisect_right(ends, pos)
-    start = ends[i - 1] if i > 0 else 0
-    end = ends[i] if i < len(ends) else len(text)
-    return start, end
+def _anchor(
+    hit: Hit,
+    index: _Index,
+    target_sentences: Mapping[int, list[Hit]],
+    sentences: Sentences,
+    has_domain: bool,
+) -> str | None:
+    s = sentences.index(hit.start)
+    objects = index.get(s, "object")
+    targets = target_sentences.get(s, [])
+    # A government body anywhere in the sentence, or a country before the term (its subject:
+    # "China tells...", "Japan to require..."; not "Huang urges Japan...").
+    state = index.get(s, *GOVERNMENT) or [c for c in index.get(s, "country") if c.end <= hit.start]
+    if hit.key == "control":
+        return "control term"
+    if hit.key == "sanction":
+        return "trade weapon in a chip story" if has_domain else None
+    if hit.key == "instrument":
+        # "licences for China": a rule or licence about a country is about trade.
+        if objects or targets or state or index.get(s, "country"):
+            return "instrument with its subject"
+        return None
+    if hit.key == "action":
+        if any(_near(hit, o, NEAR_CHARS) for o in [*objects, *targets]):
+            return "action on an object"
+        return None
+    if hit.key == "tariff":
+        # A duty is on goods: chips must be what it taxes, not a company that also sells washers.
+        return "tariff on chips" if any(_near(hit, o, NEAR_CHARS) for o in objects) else None
+    if hit.key == "relax":
+        # Easing verbs take a rule as their object ("lifts curbs"), not a product ("lifts
+        # outlooks" is not policy).
+        rules = index.get(s, "control", "sanction", "instrument", "action")
+        return "easing of a rule" if any(_near(hit, r, NEAR_CHARS) for r in rules) else None
+    return "state measure" if state and (objects or targets) else None
 
 
-def sentence_ends(text: str) -> list[int]:
-    return [m.end() for m in _SENTENCE_END.finditer(text)]
+def _missing(category: str) -> str:
+    return {
+        "sanction": "nothing in the item is about chips",
+        "instrument": "no object, company, government or subject country in its sentence",
+        "action": f"no object or company within {NEAR_CHARS} characters",
+        "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
+        "tariff": f"no chip goods within {NEAR_CHARS} characters",
+        "measure": "needs a government and a chip target in its sentence",
+    }[category]
+
+
+def _evidence_parts(
+    anchored: Sequence[Hit], weights: Mapping[str, int], parts: list[tuple[str, int]]
+) -> None:
+    kinds: list[tuple[int, str]] = []
+    controls = {h.label.lower() for h in anchored if h.key in ("control", "sanction")}
+    if controls:
+        extra = 8 * (min(len(controls), 3) - 1)
+        kinds.append((weights["control"] + extra, f"control terms ({len(controls)})"))
+    for category, label in (
+        ("instrument", "rule, licence or permit"),
+        ("measure", "state measure on a chip target"),
+        ("action", "restricting action on an object"),
+        ("relax", "easing or undoing of a rule"),
+        ("tariff", "tariff on chips"),
+    ):
+        if any(h.key == category for h in anchored):
+            kinds.append((weights[category], label))
+    kinds.sort(key=lambda k: -k[0])
+    for rank, (points, label) in enumerate(kinds):
+        share = points >> rank
+        suffix = "" if rank == 0 else f" (1/{1 << rank}: further kind of evidence)"
+        parts.append((label + suffix, share))
+
+
+def _lookalike_parts(
+    by_cat: Mapping[str, list[Hit]], weights: Mapping[str, int], title_control: bool
+) -> list[tuple[str, int]]:
+    parts: list[tuple[str, int]] = []
+    total = 0
+    for category in LOOKALIKE_CATEGORIES:
+        found = by_cat.get(category, [])
+        distinct = sorted({h.label.lower() for h in found})[:2]
+        if not distinct:
+            continue
+        points = weights[category] * len(distinct)
+        if category == "negative" and title_control:
+            points //= 2
+        points = max(points, NEGATIVE_FLOOR - total)
+        total += points
+        if points:
+            parts.append((f"look-alike ({category}): {', '.join(distinct)}", points))
+    return parts
 
 
 def assess_ticker(
     ticker: str,
     mentions: Sequence[Hit],
-    policy_hits: Sequence[Hit],
     event: EventAssessment,
-    text: str,
-    ends: list[int],
-    title_len: int,
+    cues: Sequence[Hit],
+    sentences: Sentences,
     curated: bool,
 ) -> TickerAssessment | None:
-    strong = [m for m in mentions if m.strength != WEAK]
-    if not strong:
+    """How much the item matters to `ticker`; None when only weak names of it were found.
+    `cues` are the scan's passing, spared and impact hits."""
+    if all(m.strength == WEAK for m in mentions):
         return None
-    mentions = strong
-    first = mentions[0]
-    parts: list[tuple[str, int]] = [("event", round(event.score * 0.45))]
-    if first.start < title_len:
-        presence = 36
-        where = "title"
-    elif first.start < title_len + 300:
-        presence = 26
-        where = "lead"
-    else:
-        presence = 14
-        where = "body"
-    presence += min(12, 4 * (len(mentions) - 1))
+    cue_index = _Index(cues, sentences)
+    evidence_index = _Index(event.evidence, sentences)
+    parts: list[tuple[str, int]] = [("event", round(event.score * 0.4))]
+
+    counted = []
+    for m in mentions:
+        s = sentences.index(m.start)
+        if any(_near(m, c, SPARED_CHARS) for c in cue_index.get(s, "spared")):
+            continue
+        counted.append(m)
+    if len(counted) < len(mentions):
+        parts.append((f"{len(mentions) - len(counted)} mention(s) as spared or not the target", 0))
+    if all(m.strength == WEAK for m in counted):
+        names = tuple(dict.fromkeys(m.label for m in mentions))
+        parts.append(("no mention as a target", -40))
+        score = max(0, min(100, sum(p for _, p in parts)))
+        snippet = make_evidence(sentences, mentions[0].start)
+        return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
+
+    # Where the company is named, and what role it plays, come from its strong names; a weak
+    # one ("HBM" for three memory makers) only adds to the count.
+    strong = [m for m in counted if m.strength != WEAK]
+    first = strong[0]
+    where = sentences.where(first.start)
+    presence = {"title": 30, "lead": 22, "body": 10}[where] + min(12, 4 * (len(counted) - 1))
     if not curated:
         presence = round(presence * 0.7)
-    parts.append((f"named in {where}, {len(mentions)}×", presence))
+    parts.append((f"named in {where}, {len(counted)}×", presence))
 
-    best, proximity = mentions[0], 0
-    for m in mentions:
-        s_start, s_end = _sentence_bounds(text, ends, m.start)
-        if any(s_start <= p.start < s_end for p in policy_hits):
-            best, proximity = m, 16
-            break
-        if proximity < 8 and any(abs(p.start - m.start) <= 250 for p in policy_hits):
-            best, proximity = m, 8
-    if proximity:
-        parts.append(("policy term near mention", proximity))
+    key = _key_sentences(event.evidence, sentences)
+    best, role, role_label = first, 0, ""
+    passing = []
+    for m in strong:
+        s = sentences.index(m.start)
+        in_sentence = evidence_index.get(s, *EVIDENCE_CATEGORIES)
+        impact = cue_index.get(s, "impact")
+        if in_sentence:
+            points = 20 + (6 if impact else 0) + (8 if s in key else 0)
+            label = "in a sentence with policy evidence" + (" and an impact cue" if impact else "")
+            label += ", the item's key one" if s in key else ""
+        elif impact:
+            points, label = 18, "in a sentence saying it is affected"
+        elif any(abs(e.start - m.start) <= ROLE_NEAR_CHARS for e in event.evidence):
+            points, label = 8, f"policy evidence within {ROLE_NEAR_CHARS} characters"
+        else:
+            points, label = 0, ""
+        if points > role:
+            best, role, role_label = m, points, label
+        if m.start >= sentences.title_len:
+            passing.append(bool(cue_index.get(s, "passing")) and not in_sentence)
+    if role:
+        parts.append((role_label, role))
+    in_title = any(m.start < sentences.title_len for m in strong)
+    if passing and all(passing) and not in_title:
+        parts.append(("named only in passing (share moves, rivals, beneficiaries)", -30))
     score = max(0, min(100, sum(p for _, p in parts)))
-    names = tuple(dict.fromkeys(m.label for m in mentions))
-    evidence = make_evidence(text, ends, best.start)
-    return TickerAssessment(ticker, score, names + event.terms, evidence, tuple(parts))
+    names = tuple(dict.fromkeys(m.label for m in counted))
+    snippet = make_evidence(sentences, best.start)
+    return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
 
 
-def make_evidence(text: str, ends: list[int], pos: int, limit: int = 280) -> str:
+def _key_sentences(evidence: Sequence[Hit], sentences: Sentences) -> set[int]:
+    """The sentences that carry the most kinds of evidence (at least two): where the event
+    itself is told. A company named there is what the event is about."""
+    kinds: dict[int, set[str]] = {}
+    for hit in evidence:
+        kind = "actor" if hit.key in GOVERNMENT else hit.key
+        kind = "control" if kind == "sanction" else kind
+        kinds.setdefault(sentences.index(hit.start), set()).add(kind)
+    most = max((len(k) for k in kinds.values()), default=0)
+    return {s for s, k in kinds.items() if len(k) == most} if most >= 2 else set()
+
+
+def make_evidence(sentences: Sentences, pos: int, limit: int = 280) -> str:
     """The sentence around `pos`, trimmed to `limit` characters, on one line."""
-    start, end = _sentence_bounds(text, ends, pos)
+    start, end = sentences.bounds(pos)
+    text = sentences.text
     snippet = " ".join(text[start:end].split())
     if len(snippet) <= limit:
         return snippet

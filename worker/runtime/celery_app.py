@@ -25,8 +25,8 @@ from worker.errors import ConfigError, ConfigProblem
 from worker.pipeline import Pipeline
 from worker.recorder import NULL_RECORDER, Recorder
 from worker.relevance import Relevance
-from worker.runtime.dispatch import DELIVER, POLL_FEED, SWEEP, Dispatcher
 from worker.runtime.embedded import make_http_client, open_settings_store
+from worker.runtime.queueing import DELIVER, POLL_FEED, SWEEP, TaskQueue
 from worker.store.keys import DELIVER_QUEUE, POLL_QUEUE, Keys
 from worker.store.redis import connect
 
@@ -118,7 +118,7 @@ class WorkerContext:
 
     pipeline: Pipeline
     client: httpx.Client
-    dispatcher: Dispatcher
+    queue: TaskQueue
     feeds: dict[str, FeedConfig]
 
 
@@ -138,7 +138,7 @@ class DistributedApp:
         self.celery.conf.update(celery_config(settings))
         self.recorder: Recorder = NULL_RECORDER
         self._relevance: Relevance | None = None
-        self._dispatcher: tuple[int, Dispatcher] | None = None
+        self._task_queue: tuple[int, TaskQueue] | None = None
         self._context: tuple[int, WorkerContext] | None = None
         register_tasks(self)
 
@@ -153,13 +153,13 @@ class DistributedApp:
             )
         return self._relevance
 
-    def dispatcher(self) -> Dispatcher:
+    def task_queue(self) -> TaskQueue:
         pid = os.getpid()
-        if self._dispatcher is None or self._dispatcher[0] != pid:
+        if self._task_queue is None or self._task_queue[0] != pid:
             client = connect(self.broker_url)
             requeue_after = self.settings.distributed.requeue_after_s
-            self._dispatcher = (pid, Dispatcher(client, self.keys, self.send, requeue_after))
-        return self._dispatcher[1]
+            self._task_queue = (pid, TaskQueue(client, self.keys, self.send, requeue_after))
+        return self._task_queue[1]
 
     def context(self) -> WorkerContext:
         pid = os.getpid()
@@ -176,7 +176,7 @@ class DistributedApp:
             context = WorkerContext(
                 pipeline=pipeline,
                 client=make_http_client(settings.user_agent),
-                dispatcher=self.dispatcher(),
+                queue=self.task_queue(),
                 feeds={feed.name: feed for feed in settings.feeds},
             )
             self._context = (pid, context)

@@ -1,95 +1,96 @@
-"""Putting work on the queues without piling it up: at most one queued hint per delivery, one
-poll per feed per schedule slot, one queued sweep.
+"""The embedded runtime's delivery dispatcher: due deliveries onto a thread pool, one send at a
+time per channel, so that a slow, failing or paced target never holds up the others.
 
-A hint is only a nudge; the store decides (a deliver task that finds its delivery not due or
-taken does nothing). The marks below keep a backlog or a hand-over between schedulers from
-multiplying messages; each mark expires, so a message the broker lost is sent again later.
+Nothing here sleeps on a target's behalf: waits (backoff, Retry-After, pacing) live in the
+store as `next_attempt_at`, and the dispatcher just starts what is due whenever it is asked.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Sequence
-from datetime import datetime
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-import redis
-
-from worker.store import Store
-from worker.store.keys import DELIVER_QUEUE, POLL_QUEUE, Keys
+from worker.pipeline import DeliveryOutcome, Pipeline
 
 log = logging.getLogger(__name__)
 
-POLL_FEED = "policywatch.poll_feed"
-DELIVER = "policywatch.deliver"
-SWEEP = "policywatch.sweep"
 
-# send(task name, args, queue): publishes one message.
-Send = Callable[[str, Sequence[str], str], None]
+@dataclass(frozen=True)
+class DispatchRound:
+    """What one `dispatch` call did: how many sends it started, and whether a due delivery
+    had to stay behind because its channel was busy with another send."""
 
-SWEEP_BATCH = 1000
-
-
-def poll_slot(now_s: float, every_s: float, offset_s: float) -> int:
-    """The number of the `every_s`-long interval (shifted by `offset_s`) that `now_s` falls in.
-
-    Every scheduler computes the same slot for the same moment, so a poll enqueued by one is
-    recognised by the other. A fire time a hair early still counts for its own slot.
-    """
-    return math.floor((now_s - offset_s) / every_s + 1e-6)
+    started: int
+    blocked: bool
 
 
-class Dispatcher:
-    """Publishes poll, deliver and sweep tasks, guarded by expiring marks in Redis.
+class DeliveryDispatcher:
+    """Starts due deliveries on `workers` threads, at most one in flight per channel.
 
-    `requeue_after_s`: how long a queued deliver hint blocks another for the same delivery
-    (the task clears it when it ends, so this only matters when a message is lost or stuck).
-    Raises redis.RedisError or the broker's error when either is unreachable.
+    `changed` is set whenever a send finishes, so a loop waiting on it can dispatch again at
+    once. Outcomes pile up until `take_outcomes` collects them.
     """
 
-    def __init__(self, client: redis.Redis, keys: Keys, send: Send, requeue_after_s: float) -> None:
-        self._r = client
-        self._keys = keys
-        self._send = send
-        self._hint_ms = max(1, int(requeue_after_s * 1000))
+    def __init__(
+        self, pipeline: Pipeline, workers: int, changed: threading.Event, limit: int = 1000
+    ) -> None:
+        self._pipeline = pipeline
+        self._limit = limit
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pw-send")
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()
+        self._channel_of: dict[str, str] = {}
+        self._outcomes: list[DeliveryOutcome] = []
+        self.changed = changed
 
-    def deliver(self, delivery_id: str) -> bool:
-        """Queue a deliver task unless one is already queued for this delivery."""
-        key = self._keys.hint(delivery_id)
-        if not self._r.set(key, "1", nx=True, px=self._hint_ms):
-            return False
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def use(self, pipeline: Pipeline) -> None:
+        """Send with `pipeline` from now on (a reloaded config's channels)."""
+        self._pipeline = pipeline
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._busy)
+
+    def dispatch(self) -> DispatchRound:
+        """Start every delivery due now whose channel has no send in flight."""
+        store = self._pipeline.store
+        due = store.due_ids(self._pipeline.clock(), self._limit)
+        # A delivery's channel never changes: look each one up once while it is due.
+        self._channel_of = {i: self._channel_of.get(i) or self._lookup(i) for i in due}
+        started, blocked = 0, False
+        for delivery_id in due:
+            channel = self._channel_of[delivery_id]
+            with self._lock:
+                if channel in self._busy:
+                    blocked = True
+                    continue
+                self._busy.add(channel)
+            self._pool.submit(self._send, delivery_id, channel)
+            started += 1
+        return DispatchRound(started, blocked)
+
+    def take_outcomes(self) -> list[DeliveryOutcome]:
+        with self._lock:
+            taken, self._outcomes = self._outcomes, []
+        return taken
+
+    def _lookup(self, delivery_id: str) -> str:
+        delivery = self._pipeline.store.get_delivery(delivery_id)
+        return delivery.channel if delivery else ""
+
+    def _send(self, delivery_id: str, channel: str) -> None:
         try:
-            self._send(DELIVER, [delivery_id], DELIVER_QUEUE)
-        except BaseException:
-            self._r.delete(key)
-            raise
-        return True
-
-    def delivery_done(self, delivery_id: str) -> None:
-        """The deliver task ended (whatever the outcome): the next hint may be queued."""
-        self._r.delete(self._keys.hint(delivery_id))
-
-    def poll(self, feed: str, slot: int, every_s: float) -> bool:
-        """Queue a poll of `feed` for `slot` unless some scheduler already did."""
-        ttl_ms = int((2 * every_s + 60) * 1000)
-        if not self._r.set(self._keys.poll_slot(feed, slot), "1", nx=True, px=ttl_ms):
-            return False
-        self._send(POLL_FEED, [feed], POLL_QUEUE)
-        return True
-
-    def request_sweep(self, ttl_s: float) -> bool:
-        """Queue a sweep unless one is queued and not yet started (the mark expires after
-        `ttl_s`, in case the message was lost)."""
-        if not self._r.set(self._keys.sweep_queued, "1", nx=True, px=int(ttl_s * 1000)):
-            return False
-        self._send(SWEEP, [], POLL_QUEUE)
-        return True
-
-    def sweep_started(self) -> None:
-        self._r.delete(self._keys.sweep_queued)
-
-
-def sweep(store: Store, dispatcher: Dispatcher, now: datetime, limit: int = SWEEP_BATCH) -> int:
-    """Queue a deliver hint for every delivery that is due now: new or failed ones whose time
-    has come, and ones whose lease ran out because their worker died. Returns how many."""
-    return sum(1 for delivery_id in store.due_ids(now, limit) if dispatcher.deliver(delivery_id))
+            outcome = self._pipeline.deliver(delivery_id)
+        except Exception:  # a task boundary: one delivery's bug must not stop the others
+            log.exception("delivery %s to %s failed unexpectedly", delivery_id, channel)
+            outcome = DeliveryOutcome(delivery_id, channel, "error", "unexpected error (logged)")
+        with self._lock:
+            self._busy.discard(channel)
+            self._outcomes.append(outcome)
+        self.changed.set()

@@ -18,14 +18,22 @@ from worker.channels import build_channel
 from worker.config import FeedConfig, Settings
 from worker.errors import ConfigError, ConfigProblem
 from worker.health import Ticker, scheduler_heartbeat
-from worker.models import Heartbeat
+from worker.models import DeliveryState, Heartbeat
 from worker.pipeline import DeliveryOutcome, Pipeline, PollOutcome
 from worker.recorder import NULL_RECORDER, Recorder
+from worker.runtime.digest_jobs import schedule_digest_jobs
+from worker.runtime.dispatch import DeliveryDispatcher
 from worker.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
+# While a due delivery waits for its channel's send in flight, look again this often (a
+# finished send wakes the loop at once; this only bounds how late other targets can be).
+BLOCKED_POLL_S = 0.25
+# `run --once` stays for paced deliveries whose slot comes within this; longer waits (a
+# target's Retry-After) are left for the next run, like retries.
+RUN_ONCE_PACE_WAIT_S = 10.0
 
 
 @dataclass
@@ -65,8 +73,11 @@ class EmbeddedRuntime:
         self._scheduler: BackgroundScheduler | None = None
         self._swap = threading.Lock()
 
+        self._dispatcher = DeliveryDispatcher(pipeline, self.settings.workers, self._wake)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._dispatcher.close()
         self.client.close()
         self.pipeline.store.close()
 
@@ -79,9 +90,9 @@ class EmbeddedRuntime:
         if not outcome.items:
             return outcome, 0, 0
         scored, created = self.pipeline.process_items(feed.name, outcome.items)
-        if created:
-            self._wake.set()
         alerts = sum(1 for s in scored for m in s.matches if m.alert)
+        if created or alerts:  # alerts may have been held: the loop looks at when they are due
+            self._wake.set()
         return outcome, len(scored), alerts
 
     def run_once(self) -> CycleReport:
@@ -92,20 +103,45 @@ class EmbeddedRuntime:
             report.polls.append(outcome)
             report.new_items += new
             report.alerts += alerts
+        # What grouping held back goes now; quiet hours and digests keep their own time
+        # (a digest that fell due while we were down is made here too).
+        self.pipeline.flush_due(force_groups=True)
         report.deliveries.extend(self.deliver_due_now())
         return report
 
     def deliver_due_now(self) -> list[DeliveryOutcome]:
-        """Deliver everything due at this moment, in parallel; stop when nothing is due."""
-        outcomes: list[DeliveryOutcome] = []
+        """Deliver everything due now, in parallel across channels, and return the outcomes.
+
+        Deliveries held back by pacing are sent at their pace before this returns (when their
+        slot comes within RUN_ONCE_PACE_WAIT_S); failed ones keep their retry time for later.
+        """
+        outcomes: dict[str, DeliveryOutcome] = {}
+        paced: set[str] = set()
         while True:
-            ids = self.pipeline.store.due_ids(self.pipeline.clock(), limit=200)
-            if not ids:
-                return outcomes
-            batch = list(self._pool.map(self.pipeline.deliver, ids))
-            outcomes.extend(o for o in batch if o.state != "skipped")
-            if all(o.state == "skipped" for o in batch):
-                return outcomes
+            self._wake.clear()
+            round_ = self._dispatcher.dispatch()
+            in_flight = self._dispatcher.in_flight  # before collecting: none can slip past
+            for outcome in self._dispatcher.take_outcomes():
+                if outcome.state == "skipped":
+                    continue
+                outcomes[outcome.delivery_id] = outcome
+                (paced.add if outcome.state == "paced" else paced.discard)(outcome.delivery_id)
+            paced = self._still_pacing(paced)
+            idle = round_.started == 0 and not round_.blocked and in_flight == 0
+            if idle and not paced:
+                return list(outcomes.values())
+            self._wake.wait(BLOCKED_POLL_S if round_.blocked else self._seconds_to_next_due())
+
+    def _still_pacing(self, paced: set[str]) -> set[str]:
+        """The paced deliveries still waiting for a slot that comes soon enough to wait for."""
+        horizon = self.pipeline.clock() + timedelta(seconds=RUN_ONCE_PACE_WAIT_S)
+        waiting = set()
+        for delivery_id in paced:
+            d = self.pipeline.store.get_delivery(delivery_id)
+            waits = d is not None and d.state in (DeliveryState.PENDING, DeliveryState.FAILED)
+            if waits and d is not None and d.next_attempt_at <= horizon:
+                waiting.add(delivery_id)
+        return waiting
 
     def run_forever(self, stop: threading.Event) -> None:
         scheduler = BackgroundScheduler(timezone="UTC")
@@ -122,6 +158,7 @@ class EmbeddedRuntime:
                 max_instances=1,
                 misfire_grace_time=max(1, int(feed.every // 2)),
             )
+        schedule_digest_jobs(scheduler, self.pipeline.router.policies, self._flush_job)
         self._scheduler = scheduler
         self._add_heartbeat_job(scheduler)
         scheduler.start()
@@ -132,9 +169,13 @@ class EmbeddedRuntime:
         )
         try:
             while not stop.is_set():
-                self.deliver_due_now()
+                # Held alerts whose time has come (group_wait, quiet hours) and digests due,
+                # or missed while we were down, become deliveries here.
+                self._flush_job()
                 self._wake.clear()
-                self._wake.wait(self._seconds_to_next_due())
+                round_ = self._dispatcher.dispatch()
+                self._dispatcher.take_outcomes()  # each outcome was logged by the pipeline
+                self._wake.wait(BLOCKED_POLL_S if round_.blocked else self._seconds_to_next_due())
         finally:
             scheduler.shutdown(wait=True)
             self._scheduler = None
@@ -184,9 +225,12 @@ class EmbeddedRuntime:
             raise ConfigError([problem])
         channels = {name: build_channel(name, cfg) for name, cfg in new.channels.items()}
         p = self.pipeline
-        pipeline = Pipeline(new, p.store, channels, clock=p.clock, rng=p.rng, recorder=p.recorder)
+        pipeline = Pipeline(
+            new, p.store, channels, clock=p.clock, rng=p.rng, recorder=p.recorder, pacer=p.pacer
+        )
         with self._swap:
             self.pipeline, self.settings = pipeline, new
+            self._dispatcher.use(pipeline)
             if self._scheduler is not None:
                 self._reschedule(self._scheduler, old, new)
         for key in ("workers", "metrics"):
@@ -195,6 +239,7 @@ class EmbeddedRuntime:
         self._wake.set()
 
     def _reschedule(self, scheduler: BackgroundScheduler, old: Settings, new: Settings) -> None:
+        schedule_digest_jobs(scheduler, self.pipeline.router.policies, self._flush_job)
         before = {f.name: f for f in old.feeds}
         after = {f.name: f for f in new.feeds}
         for name in before.keys() - after.keys():
@@ -230,8 +275,17 @@ class EmbeddedRuntime:
         except Exception:  # a task boundary: one feed's bug must not stop the scheduler
             log.exception("polling %s failed unexpectedly", feed.name)
 
+    def _flush_job(self) -> None:
+        try:
+            if self.pipeline.flush_due():
+                self._wake.set()
+        except Exception:  # a task boundary: keep the scheduler alive, try again next tick
+            log.exception("flushing held alerts failed unexpectedly")
+
     def _seconds_to_next_due(self) -> float:
-        due = self.pipeline.store.next_due_at()
+        store = self.pipeline.store
+        times = [t for t in (store.next_due_at(), store.next_release_at()) if t is not None]
+        due = min(times, default=None)
         if due is None:
             return MAX_DELIVERY_WAIT_S
         wait = (due - self.pipeline.clock()) / timedelta(seconds=1)

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 QUEUES = (POLL_QUEUE, DELIVER_QUEUE)
 _PR_SET_PDEATHSIG = 1
-_STOP_GRACE_S = 30.0
+# A warm shutdown lets tasks in hand finish; a delivery may take up to its lease (2 min).
+_STOP_GRACE_S = 140.0
 
 
 def node_argv(queue: str, concurrency: int, log_level: str) -> list[str]:
@@ -143,7 +144,10 @@ def run_pair(config_path: str, log_level: str, log_format: str = "human") -> int
         for queue in QUEUES
     }
 
+    stopping: list[int] = []
+
     def forward(signum: int, frame: FrameType | None) -> None:
+        stopping.append(signum)
         for child in children.values():
             if child.poll() is None:
                 child.send_signal(signum)
@@ -156,10 +160,11 @@ def run_pair(config_path: str, log_level: str, log_format: str = "human") -> int
             break
         time.sleep(0.2)
     queue, status = ended[0]
-    log.info("worker node for %s exited with %s; stopping the others", queue, status)
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
+    if not stopping:  # a node died on its own: stop its partner (once; it shuts down warm)
+        log.info("worker node for %s exited with %s; stopping the others", queue, status)
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
     deadline = time.monotonic() + _STOP_GRACE_S
     for child in children.values():
         try:

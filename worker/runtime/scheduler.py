@@ -1,11 +1,12 @@
 """`policywatch scheduler`: APScheduler behind the Redis leader lock, only enqueuing work.
 
 Run two or more for safety. The one holding the lock queues a poll of each feed at fixed,
-per-feed staggered times (every `feeds[].every`) and a sweep every `distributed.sweep_every`;
+per-feed staggered times (every `feeds[].every`), and a sweep (held alerts and digests that
+are due, then due deliveries) every `distributed.sweep_every` and at each digest's time;
 the others retry the lock every tenth of its TTL. When the leader dies its lock expires after
 `distributed.leader_ttl_s`, so a standby leads again within 1.1 × that TTL. The new leader
 first queues the current slot of every feed, which is skipped when the old leader already
-did: a hand-over neither repeats a poll nor skips one (see dispatch.poll_slot).
+did: a hand-over neither repeats a poll nor skips one (see queueing.poll_slot).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.config import FeedConfig, Settings
 from worker.health import scheduler_heartbeat
-from worker.runtime.dispatch import Dispatcher, poll_slot
+from worker.routing import policies_for
+from worker.runtime.digest_jobs import schedule_digest_jobs
 from worker.runtime.leader import LeaderLock
+from worker.runtime.queueing import TaskQueue, poll_slot
 from worker.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,13 +53,13 @@ class LeaderScheduler:
         self,
         settings: Settings,
         lock: LeaderLock,
-        dispatcher: Dispatcher,
+        queue: TaskQueue,
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.lock = lock
-        self.dispatcher = dispatcher
+        self.queue = queue
         self.store = store
         self.clock = clock
         self.leading = False
@@ -137,6 +140,8 @@ class LeaderScheduler:
             misfire_grace_time=max(1, int(every)),
             replace_existing=True,
         )
+        # Digests go out on the minute: their jobs wake a sweep, which makes what is due.
+        schedule_digest_jobs(self._jobs, policies_for(self.settings), self.enqueue_sweep)
         if self.store is not None:
             beat_every = self.settings.health.heartbeat_every
             self._jobs.add_job(
@@ -174,7 +179,7 @@ class LeaderScheduler:
             return
         slot = poll_slot(self.clock(), feed.every, feed_offset_s(feed))
         try:
-            if self.dispatcher.poll(feed.name, slot, feed.every):
+            if self.queue.poll(feed.name, slot, feed.every):
                 log.info("queued a poll of %s (slot %d)", feed.name, slot)
         except Exception as exc:  # a job boundary: the next slot tries again
             log.warning("could not queue a poll of %s: %s", feed.name, exc)
@@ -183,9 +188,7 @@ class LeaderScheduler:
         if not self.lock.held():
             return
         try:
-            self.dispatcher.request_sweep(
-                ttl_s=max(30.0, 10 * self.settings.distributed.sweep_every)
-            )
+            self.queue.request_sweep(ttl_s=max(30.0, 10 * self.settings.distributed.sweep_every))
         except Exception as exc:  # a job boundary: the next sweep tries again
             log.warning("could not queue a sweep: %s", exc)
 
@@ -203,9 +206,9 @@ def run_scheduler(settings: Settings, stop: threading.Event) -> None:
     for problem in RedisStore(client, app.keys).durability_problems():
         log.warning("Redis at %s: %s", redacted(app.broker_url), problem)
     lock = LeaderLock(client, app.keys.leader, settings.distributed.leader_ttl_s)
-    dispatcher = Dispatcher(client, app.keys, app.send, settings.distributed.requeue_after_s)
+    queue = TaskQueue(client, app.keys, app.send, settings.distributed.requeue_after_s)
     store = open_settings_store(settings)
     try:
-        LeaderScheduler(settings, lock, dispatcher, store).run(stop)
+        LeaderScheduler(settings, lock, queue, store).run(stop)
     finally:
         store.close()

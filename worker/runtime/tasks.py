@@ -2,9 +2,10 @@
 
     policywatch.poll_feed(feed_name)   poll, score, record; queue a delivery for each new one
     policywatch.deliver(delivery_id)   claim (if due and free), send, record the outcome
-    policywatch.sweep()                queue every delivery that is due or whose lease ran out
+    policywatch.sweep()                release due holds and digests, then queue every delivery
+                                       that is due or whose lease ran out
 
-All logic lives in worker.pipeline and worker.runtime.dispatch and is tested without Celery.
+All logic lives in worker.pipeline and worker.runtime.queueing and is tested without Celery.
 A task that fails is acknowledged and not retried by Celery: what it owed is still in the
 store, and the sweeper hands it out again when it is due.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from worker.runtime.dispatch import DELIVER, POLL_FEED, SWEEP, sweep
+from worker.runtime.queueing import DELIVER, POLL_FEED, SWEEP, sweep
 from worker.store.keys import DELIVER_QUEUE, POLL_QUEUE
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def register_tasks(app: DistributedApp) -> None:
             return 0
         _, created = context.pipeline.process_items(feed.name, outcome.items)
         for delivery in created:
-            context.dispatcher.deliver(delivery.id)
+            context.queue.deliver(delivery.id)
         return len(created)
 
     def deliver(delivery_id: str) -> str:
@@ -49,12 +50,15 @@ def register_tasks(app: DistributedApp) -> None:
         try:
             return context.pipeline.deliver(delivery_id).state
         finally:
-            context.dispatcher.delivery_done(delivery_id)
+            context.queue.delivery_done(delivery_id)
 
     def sweep_due() -> int:
         context = app.context()
-        context.dispatcher.sweep_started()
-        queued = sweep(context.pipeline.store, context.dispatcher, context.pipeline.clock())
+        context.queue.sweep_started()
+        # Held alerts whose time has come (group_wait, quiet hours) and digests due, or missed
+        # while nothing ran, become deliveries here; the sweep below queues them.
+        context.pipeline.flush_due()
+        queued = sweep(context.pipeline.store, context.queue, context.pipeline.clock())
         if queued:
             log.info("sweep: queued %d due deliveries", queued)
         return queued

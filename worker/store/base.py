@@ -9,17 +9,38 @@ Both backends (SQLite, Redis) keep the same semantics:
   when there is none. `record_heartbeat` keeps the latest beat per component.
 - `claim`/`claim_due` move a due PENDING or FAILED delivery, or a SENDING one whose lease ran
   out, to SENDING with a new lease and one more attempt. A delivery is claimed by one caller.
+- `record_routed` is `record_batch` plus holds, story members and marks, in one transaction;
+  an alert, hold or member whose key exists is left alone (marks are overwritten).
+- `release_holds` deletes the named holds and inserts the deliveries (ignoring existing ids)
+  and marks in one transaction, returning the deliveries it created.
+- `try_lock` takes a named lock for `ttl_s` seconds if it is free, expired or already the
+  caller's; `unlock` frees it only for its owner.
+- `defer` hands a claimed (SENDING) delivery back unsent, due at `next_attempt_at`, taking
+  back the attempt its claim counted: for a target that must not be sent to yet (pacing, or
+  a Retry-After another delivery was given). Returns False if it was not SENDING.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
+from worker.models import (
+    Alert,
+    ClusterMember,
+    Delivery,
+    DeliveryState,
+    DisabledChannel,
+    FeedState,
+    Heartbeat,
+    Hold,
+    HoldReason,
+    RoutedBatch,
+    Silence,
+)
 
 
 class Store(Protocol):
@@ -62,12 +83,43 @@ class Store(Protocol):
     def disable_channel(self, name: str, reason: str) -> None: ...
     def channel_disabled(self, name: str) -> str: ...
     def enable_channel(self, name: str) -> None: ...
+    def list_disabled_channels(self) -> list[DisabledChannel]: ...
+
+    # pacing
+    def defer(self, delivery_id: str, next_attempt_at: datetime) -> bool: ...
 
     # operations (status, metrics, health)
     def count_deliveries(self) -> dict[tuple[str, DeliveryState], int]: ...
     def oldest_pending_at(self) -> datetime | None: ...
     def record_heartbeat(self, beat: Heartbeat) -> None: ...
     def list_heartbeats(self) -> list[Heartbeat]: ...
+
+    # routing: stories, holds, marks, silences, locks (worker/routing.py, worker/digests.py)
+    def record_routed(self, batch: RoutedBatch) -> list[Delivery]: ...
+    def recent_members(self, start: datetime, end: datetime, limit: int) -> list[ClusterMember]: ...
+    def cluster_members(self, cluster_ids: Iterable[str]) -> list[ClusterMember]: ...
+    def list_holds(
+        self,
+        channel: str | None = None,
+        reasons: Sequence[HoldReason] | None = None,
+        due_by: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[Hold]: ...
+    def release_holds(
+        self,
+        alert_ids: Sequence[str],
+        deliveries: Sequence[Delivery],
+        marks: Mapping[str, str],
+        now: datetime,
+    ) -> list[Delivery]: ...
+    def next_release_at(self) -> datetime | None: ...
+    def get_marks(self, keys: Iterable[str]) -> dict[str, str]: ...
+    def set_marks(self, marks: Mapping[str, str], now: datetime) -> None: ...
+    def save_silence(self, silence: Silence) -> None: ...
+    def list_silences(self) -> list[Silence]: ...
+    def try_lock(self, name: str, owner: str, ttl_s: float, now: datetime) -> bool: ...
+    def unlock(self, name: str, owner: str) -> None: ...
+    def prune_routing(self, before: datetime) -> int: ...
 
 
 def is_claimable(delivery: Delivery, now: datetime) -> bool:
@@ -167,4 +219,42 @@ def heartbeat_from_json(text: str) -> Heartbeat:
         holder=raw.get("holder") or "",
         beat_at=_decode_dt(raw["beat_at"]) or datetime.now(UTC),
         jobs={k: _decode_dt(v) for k, v in (raw.get("jobs") or {}).items()},
+    )
+
+
+def member_to_dict(member: ClusterMember) -> dict[str, Any]:
+    return {k: _encode(v) for k, v in asdict(member).items()}
+
+
+def member_from_dict(raw: dict[str, Any]) -> ClusterMember:
+    return ClusterMember(
+        cluster_id=raw["cluster_id"],
+        item_id=raw["item_id"],
+        title=raw.get("title") or "",
+        link=raw.get("link") or "",
+        source=raw.get("source") or "",
+        published=_decode_dt(raw.get("published")),
+        event_at=_decode_dt(raw["event_at"]) or datetime.now(UTC),
+        started_at=_decode_dt(raw["started_at"]) or datetime.now(UTC),
+        seen_at=_decode_dt(raw["seen_at"]) or datetime.now(UTC),
+        features=raw.get("features") or "",
+    )
+
+
+def silence_to_json(silence: Silence) -> str:
+    raw = {k: _encode(v) for k, v in asdict(silence).items()}
+    raw["matchers"] = [list(m) for m in silence.matchers]
+    return json.dumps(raw, ensure_ascii=False)
+
+
+def silence_from_json(text: str) -> Silence:
+    raw = json.loads(text)
+    return Silence(
+        id=raw["id"],
+        matchers=tuple((str(k), str(v)) for k, v in raw["matchers"]),
+        starts_at=_decode_dt(raw["starts_at"]) or datetime.now(UTC),
+        ends_at=_decode_dt(raw["ends_at"]) or datetime.now(UTC),
+        created_by=raw.get("created_by") or "",
+        comment=raw.get("comment") or "",
+        created_at=_decode_dt(raw["created_at"]) or datetime.now(UTC),
     )

@@ -9,12 +9,25 @@
     {p}:deliveries:due          zset   PENDING/FAILED by next attempt, SENDING by lease end
     {p}:deliveries:counts       hash   "{channel}|{state}" → how many deliveries
     {p}:channels:disabled       hash   channel name → why it was disabled
+    {p}:channels:disabled_at    hash   channel name → when (unix s)
     {p}:heartbeats              hash   component → its latest Heartbeat JSON
+    {p}:members                 hash   item id → ClusterMember JSON (one report of a story)
+    {p}:members:by_event        zset   item id, scored by when the report happened
+    {p}:members:by_seen         zset   item id, scored by when we saw it (for pruning)
+    {p}:cluster:{cluster id}    set    the item ids of one story
+    {p}:holds                   hash   alert id → Hold JSON (an alert kept back, and why)
+    {p}:holds:by_release        zset   alert id, scored by release time (GROUP, QUIET holds)
+    {p}:holds:by_created        zset   alert id, scored by when it was held
+    {p}:marks                   hash   routing mark key → value (group and digest times, ...)
+    {p}:marks:updated           zset   mark key, scored by when it was last set
+    {p}:silences                hash   silence id → Silence JSON
+    {p}:lock:{name}             hash   a routing lock: owner, until (unix s, caller's clock)
     {p}:scheduler:leader        string token of the scheduler that holds the leader lock
     {p}:poll:{feed}:{slot}      string set when a feed's poll for one interval slot was enqueued
     {p}:hint:{delivery id}      string set while a deliver task for that delivery is queued
     {p}:sweep:queued            string set while a sweep task is queued
 
+Delivery pacing keeps its token buckets under `{p}:pace:{target}` (worker/pacing/redis.py).
 Celery (kombu) owns, in the broker's database: the lists `poll` and `deliver` (the queues),
 `unacked`, `unacked_index`, `unacked_mutex` and `_kombu.binding.*`.
 """
@@ -71,6 +84,52 @@ class Keys:
     @property
     def channels_disabled(self) -> str:
         return f"{self.prefix}:channels:disabled"
+
+    @property
+    def channels_disabled_at(self) -> str:
+        return f"{self.prefix}:channels:disabled_at"
+
+    @property
+    def members(self) -> str:
+        return f"{self.prefix}:members"
+
+    @property
+    def members_by_event(self) -> str:
+        return f"{self.prefix}:members:by_event"
+
+    @property
+    def members_by_seen(self) -> str:
+        return f"{self.prefix}:members:by_seen"
+
+    def cluster(self, cluster_id: str) -> str:
+        return f"{self.prefix}:cluster:{cluster_id}"
+
+    @property
+    def holds(self) -> str:
+        return f"{self.prefix}:holds"
+
+    @property
+    def holds_by_release(self) -> str:
+        return f"{self.prefix}:holds:by_release"
+
+    @property
+    def holds_by_created(self) -> str:
+        return f"{self.prefix}:holds:by_created"
+
+    @property
+    def marks(self) -> str:
+        return f"{self.prefix}:marks"
+
+    @property
+    def marks_updated(self) -> str:
+        return f"{self.prefix}:marks:updated"
+
+    @property
+    def silences(self) -> str:
+        return f"{self.prefix}:silences"
+
+    def lock(self, name: str) -> str:
+        return f"{self.prefix}:lock:{name}"
 
     @property
     def leader(self) -> str:

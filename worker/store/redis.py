@@ -1,9 +1,10 @@
 """Redis store: the distributed runtime's state, with the same semantics as the SQLite store.
 
 Every write that must be atomic (recording a batch, claiming, each state change) is one Lua
-script, so it runs whole or not at all, whichever worker calls it. Times are stored as unix
-seconds written with `repr(float)` and compared in Lua only after `tonumber`, so a time goes
-in and comes out unchanged. Key names live in `worker.store.keys`.
+script (worker/store/redis_scripts.py), so it runs whole or not at all, whichever worker
+calls it. Times are stored as unix seconds written with `repr(float)`, so a time goes in and
+comes out unchanged. Key names live in `worker.store.keys`; the routing part (stories, holds,
+marks, silences, locks) in `worker.store.redis_routing`.
 
 Redis must run with `appendonly yes` and `maxmemory-policy noeviction`: it is the source of
 truth, not a cache. The scripts build per-delivery key names from prefixes, so this store
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,7 +27,8 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from worker.errors import StoreError
-from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
+from worker.models import Alert, Delivery, DeliveryState, DisabledChannel, FeedState, Heartbeat
+from worker.store import redis_scripts as scripts
 from worker.store.base import (
     alert_from_json,
     alert_to_json,
@@ -35,6 +38,7 @@ from worker.store.base import (
     heartbeat_to_json,
 )
 from worker.store.keys import Keys
+from worker.store.redis_routing import RedisRoutingMixin
 
 log = logging.getLogger(__name__)
 
@@ -43,118 +47,6 @@ log = logging.getLogger(__name__)
 _RETRIES = 6
 _SOCKET_TIMEOUT_S = 10.0
 _CONNECT_TIMEOUT_S = 5.0
-
-# Moves a delivery between state indexes and keeps the per-(channel, state) counts.
-_LUA_MOVE = """
-local function move(skp, counts, id, channel, from, to, created)
-  if from ~= to then
-    redis.call('ZREM', skp .. from, id)
-    redis.call('ZADD', skp .. to, created, id)
-    redis.call('HINCRBY', counts, channel .. '|' .. from, -1)
-    redis.call('HINCRBY', counts, channel .. '|' .. to, 1)
-  end
-end
-"""
-
-# KEYS: seen, alerts, due, all, counts. ARGV: delivery key prefix, state key prefix, now, n items,
-# n alerts, n deliveries, then item ids, (alert id, json) pairs, and per delivery
-# (id, channel, alert ids json, state, created_at, next_attempt_at, kind).
-_RECORD_BATCH = """
-local seen, alerts, due, all, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local dkp, skp, now = ARGV[1], ARGV[2], ARGV[3]
-local i = 7
-for _ = 1, tonumber(ARGV[4]) do
-  redis.call('ZADD', seen, 'NX', now, ARGV[i]); i = i + 1
-end
-for _ = 1, tonumber(ARGV[5]) do
-  redis.call('HSETNX', alerts, ARGV[i], ARGV[i + 1]); i = i + 2
-end
-local created = {}
-for _ = 1, tonumber(ARGV[6]) do
-  local id, state = ARGV[i], ARGV[i + 3]
-  local key = dkp .. id
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('HSET', key, 'id', id, 'channel', ARGV[i + 1], 'alert_ids', ARGV[i + 2],
-      'state', state, 'attempts', '0', 'created_at', ARGV[i + 4],
-      'next_attempt_at', ARGV[i + 5], 'last_error', '', 'kind', ARGV[i + 6])
-    redis.call('ZADD', all, ARGV[i + 4], id)
-    redis.call('ZADD', skp .. state, ARGV[i + 4], id)
-    redis.call('HINCRBY', counts, ARGV[i + 1] .. '|' .. state, 1)
-    if state == 'pending' or state == 'failed' then
-      redis.call('ZADD', due, ARGV[i + 5], id)
-    end
-    created[#created + 1] = id
-  end
-  i = i + 7
-end
-return created
-"""
-
-# KEYS: due, counts. ARGV: delivery key prefix, state key prefix, now, lease_until, limit, ids...
-# With limit > 0 the ids are taken from the due index instead (claim_due).
-_CLAIM = (
-    _LUA_MOVE
-    + """
-local due, counts = KEYS[1], KEYS[2]
-local dkp, skp, now, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ids = {}
-if tonumber(ARGV[5]) > 0 then
-  ids = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
-else
-  for j = 6, #ARGV do ids[#ids + 1] = ARGV[j] end
-end
-local n = tonumber(now)
-local claimed = {}
-for _, id in ipairs(ids) do
-  local key = dkp .. id
-  local h = redis.call('HMGET', key, 'state', 'next_attempt_at', 'lease_until', 'created_at',
-    'channel')
-  local state, ok = h[1], false
-  if state == 'pending' or state == 'failed' then
-    ok = tonumber(h[2]) <= n
-  elseif state == 'sending' then
-    ok = (not h[3]) or tonumber(h[3]) <= n
-  end
-  if ok then
-    redis.call('HSET', key, 'state', 'sending', 'lease_until', lease)
-    redis.call('HINCRBY', key, 'attempts', 1)
-    move(skp, counts, id, h[5], state, 'sending', h[4])
-    redis.call('ZADD', due, lease, id)
-    claimed[#claimed + 1] = redis.call('HGETALL', key)
-  end
-end
-return claimed
-"""
-)
-
-# KEYS: due, counts. ARGV: delivery key prefix, state key prefix, id, new state, due score
-# ('' removes it from the due index), reset attempts ('1'/'0'), allowed states (',a,b,' or
-# '*'), then field/value pairs to set; '' on lease_until or sent_at deletes the field.
-_TRANSITION = (
-    _LUA_MOVE
-    + """
-local due, counts = KEYS[1], KEYS[2]
-local dkp, skp, id, to, score, reset, allowed = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
-  ARGV[6], ARGV[7]
-local key = dkp .. id
-local h = redis.call('HMGET', key, 'state', 'created_at', 'channel')
-local from = h[1]
-if not from then return 0 end
-if allowed ~= '*' and not string.find(allowed, ',' .. from .. ',', 1, true) then return 0 end
-redis.call('HSET', key, 'state', to)
-for j = 8, #ARGV, 2 do
-  if ARGV[j + 1] == '' and (ARGV[j] == 'lease_until' or ARGV[j] == 'sent_at') then
-    redis.call('HDEL', key, ARGV[j])
-  else
-    redis.call('HSET', key, ARGV[j], ARGV[j + 1])
-  end
-end
-if reset == '1' then redis.call('HSET', key, 'attempts', '0') end
-move(skp, counts, id, h[3], from, to, h[2])
-if score == '' then redis.call('ZREM', due, id) else redis.call('ZADD', due, score, id) end
-return 1
-"""
-)
 
 _NOT_SENT = ",pending,sending,failed,dead,"
 
@@ -214,7 +106,7 @@ def connect(
     )
 
 
-class RedisStore:
+class RedisStore(RedisRoutingMixin):
     """Store over one Redis database (see the module docstring for the requirements).
 
     Thread-safe (one connection pool). Raises StoreError when Redis cannot be reached for
@@ -225,11 +117,13 @@ class RedisStore:
         self._r = client
         self.keys = keys or Keys()
         self._label = label
-        self._record = client.register_script(_RECORD_BATCH)
-        self._claim = client.register_script(_CLAIM)
-        self._transition = client.register_script(_TRANSITION)
+        self._record = client.register_script(scripts.RECORD_BATCH)
+        self._claim = client.register_script(scripts.CLAIM)
+        self._transition = client.register_script(scripts.TRANSITION)
+        self._defer = client.register_script(scripts.DEFER)
         self._dkp = self.keys.delivery("")
         self._skp = self.keys.deliveries_in("")
+        self._register_routing_scripts()
 
     @classmethod
     def from_url(cls, url: str, keys: Keys | None = None, retries: int = _RETRIES) -> RedisStore:
@@ -462,7 +356,10 @@ class RedisStore:
     # channels
     def disable_channel(self, name: str, reason: str) -> None:
         with self._guard():
-            self._r.hset(self.keys.channels_disabled, name, reason)
+            pipe = self._r.pipeline(transaction=True)
+            pipe.hset(self.keys.channels_disabled, name, reason)
+            pipe.hset(self.keys.channels_disabled_at, name, repr(time.time()))
+            pipe.execute()
 
     def channel_disabled(self, name: str) -> str:
         with self._guard():
@@ -470,7 +367,25 @@ class RedisStore:
 
     def enable_channel(self, name: str) -> None:
         with self._guard():
-            self._r.hdel(self.keys.channels_disabled, name)
+            pipe = self._r.pipeline(transaction=True)
+            pipe.hdel(self.keys.channels_disabled, name)
+            pipe.hdel(self.keys.channels_disabled_at, name)
+            pipe.execute()
+
+    def list_disabled_channels(self) -> list[DisabledChannel]:
+        with self._guard():
+            pipe = self._r.pipeline(transaction=True)
+            pipe.hgetall(self.keys.channels_disabled)
+            pipe.hgetall(self.keys.channels_disabled_at)
+            reasons, since = cast(list[dict[str, str]], pipe.execute())
+        return [DisabledChannel(n, reasons[n], _dt(since.get(n))) for n in sorted(reasons)]
+
+    # pacing
+    def defer(self, delivery_id: str, next_attempt_at: datetime) -> bool:
+        args = [self._dkp, self._skp, delivery_id, _ts(next_attempt_at)]
+        keys = [self.keys.due, self.keys.delivery_counts]
+        with self._guard():
+            return bool(self._defer(keys=keys, args=args))
 
     # operations (status, metrics, health)
     def count_deliveries(self) -> dict[tuple[str, DeliveryState], int]:

@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from worker.errors import StoreError
-from worker.models import Alert, Delivery, DeliveryState, FeedState, Heartbeat
+from worker.models import (
+    Alert,
+    Delivery,
+    DeliveryState,
+    DisabledChannel,
+    FeedState,
+    Heartbeat,
+)
 from worker.store.base import (
     alert_from_json,
     alert_to_json,
@@ -20,6 +28,7 @@ from worker.store.base import (
     heartbeat_from_json,
     heartbeat_to_json,
 )
+from worker.store.sqlite_routing import ROUTING_SCHEMA, SqliteRoutingMixin
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -44,6 +53,9 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at)
 CREATE TABLE IF NOT EXISTS channels (name TEXT PRIMARY KEY, disabled_reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS heartbeats (component TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
+
+# Columns added after a table first shipped: (table, column, declaration).
+_ADDED_COLUMNS = (("channels", "disabled_at", "REAL"),)
 
 _CLAIMABLE = (
     "((state IN ('pending', 'failed') AND next_attempt_at <= :now)"
@@ -75,7 +87,7 @@ def _row_to_delivery(row: sqlite3.Row) -> Delivery:
     )
 
 
-class SqliteStore:
+class SqliteStore(SqliteRoutingMixin):
     """Store over one SQLite file in WAL mode; safe for threads and for several processes.
 
     Raises StoreError when the file cannot be opened or written.
@@ -93,6 +105,8 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._db.executescript(ROUTING_SCHEMA)
+            self._add_missing_columns()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -100,6 +114,16 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _add_missing_columns(self) -> None:
+        for table, column, declaration in _ADDED_COLUMNS:
+            present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                try:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):  # another process just added it
+                        raise
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -306,8 +330,9 @@ class SqliteStore:
     def disable_channel(self, name: str, reason: str) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO channels (name, disabled_reason) VALUES (?, ?)",
-                (name, reason),
+                "INSERT OR REPLACE INTO channels (name, disabled_reason, disabled_at)"
+                " VALUES (?, ?, ?)",
+                (name, reason, time.time()),
             )
 
     def channel_disabled(self, name: str) -> str:
@@ -340,3 +365,21 @@ class SqliteStore:
     def list_heartbeats(self) -> list[Heartbeat]:
         rows = self._query("SELECT data FROM heartbeats ORDER BY component")
         return [heartbeat_from_json(r["data"]) for r in rows]
+
+    def list_disabled_channels(self) -> list[DisabledChannel]:
+        rows = self._query("SELECT * FROM channels ORDER BY name")
+        return [
+            DisabledChannel(r["name"], r["disabled_reason"], _dt(r["disabled_at"])) for r in rows
+        ]
+
+    # pacing
+    def defer(self, delivery_id: str, next_attempt_at: datetime) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE deliveries SET"
+                " state = CASE WHEN attempts <= 1 THEN 'pending' ELSE 'failed' END,"
+                " attempts = MAX(attempts - 1, 0), next_attempt_at = ?, lease_until = NULL"
+                " WHERE id = ? AND state = 'sending'",
+                (next_attempt_at.timestamp(), delivery_id),
+            )
+            return cur.rowcount > 0

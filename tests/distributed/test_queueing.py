@@ -10,7 +10,7 @@ from datetime import timedelta
 import redis
 
 from tests.store.test_store_contract import T0, make_alert, pending
-from worker.runtime.dispatch import DELIVER, POLL_FEED, SWEEP, Dispatcher, poll_slot, sweep
+from worker.runtime.queueing import DELIVER, POLL_FEED, SWEEP, TaskQueue, poll_slot, sweep
 from worker.store.keys import DELIVER_QUEUE, POLL_QUEUE, Keys
 from worker.store.redis import RedisStore
 
@@ -25,13 +25,13 @@ class Outbox:
         self.sent.append((name, list(args), queue))
 
 
-def dispatcher(redis_url: str, outbox: Outbox, requeue_after_s: float = 60) -> Dispatcher:
-    return Dispatcher(redis.Redis.from_url(redis_url), Keys(), outbox, requeue_after_s)
+def queue(redis_url: str, outbox: Outbox, requeue_after_s: float = 60) -> TaskQueue:
+    return TaskQueue(redis.Redis.from_url(redis_url), Keys(), outbox, requeue_after_s)
 
 
 def test_a_delivery_is_queued_once_until_its_task_has_run(redis_url: str) -> None:
     outbox = Outbox()
-    hints = dispatcher(redis_url, outbox)
+    hints = queue(redis_url, outbox)
     assert hints.deliver("dlv_1")
     assert not hints.deliver("dlv_1")
     hints.delivery_done("dlv_1")
@@ -43,7 +43,7 @@ def test_a_hint_whose_message_was_lost_expires_and_the_delivery_is_queued_again(
     redis_url: str,
 ) -> None:
     outbox = Outbox()
-    hints = dispatcher(redis_url, outbox, requeue_after_s=0.05)
+    hints = queue(redis_url, outbox, requeue_after_s=0.05)
     assert hints.deliver("dlv_1")
     time.sleep(0.1)
     assert hints.deliver("dlv_1")
@@ -52,7 +52,7 @@ def test_a_hint_whose_message_was_lost_expires_and_the_delivery_is_queued_again(
 
 def test_two_schedulers_queue_one_poll_per_feed_and_slot(redis_url: str) -> None:
     outbox = Outbox()
-    old_leader, new_leader = dispatcher(redis_url, outbox), dispatcher(redis_url, outbox)
+    old_leader, new_leader = queue(redis_url, outbox), queue(redis_url, outbox)
     assert old_leader.poll("wire", 41, every_s=300)
     assert not new_leader.poll("wire", 41, every_s=300)
     assert new_leader.poll("wire", 42, every_s=300)
@@ -74,7 +74,7 @@ def test_every_scheduler_computes_the_same_slot_for_a_fire_time() -> None:
 
 def test_only_one_sweep_waits_in_the_queue(redis_url: str) -> None:
     outbox = Outbox()
-    sweeps = dispatcher(redis_url, outbox)
+    sweeps = queue(redis_url, outbox)
     assert sweeps.request_sweep(ttl_s=30)
     assert not sweeps.request_sweep(ttl_s=30)
     sweeps.sweep_started()
@@ -90,7 +90,7 @@ def test_the_sweeper_queues_due_and_lease_expired_deliveries_only(redis_url: str
     store.record_batch("wire", ["item-1"], alerts, [due, later, stalled], T0)
     store.claim(stalled.id, T0, lease_s=30)  # its worker died holding it
     outbox = Outbox()
-    hints = dispatcher(redis_url, outbox)
+    hints = queue(redis_url, outbox)
     assert sweep(store, hints, T0 + timedelta(seconds=10)) == 1
     assert sweep(store, hints, T0 + timedelta(seconds=31)) == 1  # `due` is already queued
     assert [args for _, args, _ in outbox.sent] == [[due.id], [stalled.id]]

@@ -61,6 +61,12 @@ def test_a_served_export_control_story_reaches_the_webhook_once(
     )
     assert all(httpx.get(f"{url}/readyz").status_code == 200 for url in urls)
 
+    # a node that dies is started again by `policywatch worker`
+    [deliver_pid] = re.findall(r"deliver-(\d+)@\S+ ready\.", workers.log())
+    os.kill(int(deliver_pid), signal.SIGKILL)
+    workers.wait_for(" ready.", count=3)
+    assert "worker node for deliver exited with -9; starting it again" in workers.log()
+
     os.kill(workers.pid, signal.SIGTERM)  # a warm shutdown of both nodes
     assert workers.proc.wait(20) == 0
     assert workers.log().count("Warm shutdown") == 2

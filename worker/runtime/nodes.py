@@ -2,9 +2,10 @@
 polling.
 
 Without `--queue`, this process supervises two children, `policywatch worker --queue poll` and
-`--queue deliver`: it passes SIGTERM/SIGINT on, and when one child ends it stops the other
-and exits with that child's status (so Docker or systemd restarts the pair). With `--queue`,
-this process is the Celery node itself.
+`--queue deliver`: it passes SIGTERM/SIGINT on and waits for both; a child that exits on its
+own (killed, or restarted by its watchdog) is started again, unless it keeps exiting (then
+both stop and the status says so, for Docker or systemd). With `--queue`, this process is
+the Celery node itself.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ QUEUES = (POLL_QUEUE, DELIVER_QUEUE)
 _PR_SET_PDEATHSIG = 1
 # A warm shutdown lets tasks in hand finish; a delivery may take up to its lease (2 min).
 _STOP_GRACE_S = 140.0
+# A node that exits this often within the window is not restarted again.
+_MAX_RESTARTS = 5
+_RESTART_WINDOW_S = 300.0
 
 
 def node_argv(queue: str, concurrency: int, log_level: str) -> list[str]:
@@ -53,7 +57,10 @@ def node_argv(queue: str, concurrency: int, log_level: str) -> list[str]:
 
 def run_node(settings: Settings, queue: str, concurrency: int | None, log_level: str) -> int:
     """Be one Celery worker node for `queue` until it shuts down; return its exit status."""
+    from celery import signals as celery_signals
+
     from worker.runtime.celery_app import DistributedApp
+    from worker.runtime.watchdog import EXIT_STALLED, Watchdog
     from worker.store.redis import RedisStore, connect, redacted
 
     app = DistributedApp(settings)
@@ -72,12 +79,15 @@ def run_node(settings: Settings, queue: str, concurrency: int | None, log_level:
         # Celery logs every task received and finished; sweeps alone would flood the log.
         for name in ("celery.app.trace", "celery.worker.strategy"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    watchdog = Watchdog(connect(app.broker_url, retries=1), queue)
+    celery_signals.worker_ready.connect(lambda **_: watchdog.start(), weak=False)
     try:
         status = app.celery.worker_main(node_argv(queue, concurrency, log_level))
     finally:
+        watchdog.stop()
         if metrics is not None:
             metrics.on_worker_shutdown()
-    return int(status or 0)
+    return EXIT_STALLED if watchdog.stalled else int(status or 0)
 
 
 def node_metrics(app: DistributedApp, queue: str) -> CeleryMetrics | None:
@@ -123,27 +133,13 @@ def _die_with_parent() -> None:
 
 def run_pair(config_path: str, log_level: str, log_format: str = "human") -> int:
     """Supervise one node per queue (see the module docstring); return the exit status."""
-    children = {
-        queue: subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "worker",
-                "--log-level",
-                log_level,
-                "--log-format",
-                log_format,
-                "worker",
-                "--config",
-                config_path,
-                "--queue",
-                queue,
-            ],
-            preexec_fn=_die_with_parent,  # safe: this process has started no threads
-        )
-        for queue in QUEUES
-    }
 
+    def start(queue: str) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "worker", "--log-level", log_level]
+        argv += ["--log-format", log_format, "worker", "--config", config_path, "--queue", queue]
+        return subprocess.Popen(argv, preexec_fn=_die_with_parent)  # no threads here yet
+
+    children = {queue: start(queue) for queue in QUEUES}
     stopping: list[int] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
@@ -154,22 +150,29 @@ def run_pair(config_path: str, log_level: str, log_format: str = "human") -> int
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    while True:
-        ended = [(q, c.returncode) for q, c in children.items() if c.poll() is not None]
-        if ended:
-            break
+    restarts: dict[str, list[float]] = {queue: [] for queue in QUEUES}
+    while not stopping:
+        for queue, child in list(children.items()):
+            status = child.poll()
+            if status is None or stopping:
+                continue
+            recent = [t for t in restarts[queue] if time.monotonic() - t < _RESTART_WINDOW_S]
+            if len(recent) >= _MAX_RESTARTS:
+                log.error("worker node for %s keeps exiting (%s); giving up", queue, status)
+                stopping.append(signal.SIGTERM)
+                forward(signal.SIGTERM, None)
+                break
+            log.warning("worker node for %s exited with %s; starting it again", queue, status)
+            restarts[queue] = [*recent, time.monotonic()]
+            children[queue] = start(queue)
         time.sleep(0.2)
-    queue, status = ended[0]
-    if not stopping:  # a node died on its own: stop its partner (once; it shuts down warm)
-        log.info("worker node for %s exited with %s; stopping the others", queue, status)
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
     deadline = time.monotonic() + _STOP_GRACE_S
+    statuses = []
     for child in children.values():
         try:
-            child.wait(max(0.1, deadline - time.monotonic()))
+            statuses.append(child.wait(max(0.1, deadline - time.monotonic())))
         except subprocess.TimeoutExpired:
             child.kill()
-            child.wait()
-    return status if status >= 0 else 128 - status
+            statuses.append(child.wait())
+    worst = max((s if s >= 0 else 128 - s for s in statuses), default=0)
+    return worst

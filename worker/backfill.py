@@ -21,6 +21,7 @@ import httpx
 from worker.config import FeedConfig, Settings
 from worker.errors import ConfigError, ConfigProblem, SourceError
 from worker.models import Item
+from worker.politeness import user_agent_for
 from worker.progress import Advance
 from worker.relevance import Relevance
 from worker.routing import alerts_for
@@ -81,7 +82,7 @@ def feed_named(settings: Settings, name: str) -> FeedConfig:
 def items_from_feed(settings: Settings, feed: FeedConfig, client: httpx.Client) -> list[Item]:
     """Everything `feed` holds now (fetched unconditionally). Raises SourceError."""
     base = Path(settings.source_file).resolve().parent if settings.source_file else Path.cwd()
-    return poll_source(feed, None, client, settings.user_agent, base).items
+    return poll_source(feed, None, client, user_agent_for(feed, settings), base).items
 
 
 def items_from_archive(path: str | Path, source: str) -> list[Item]:

@@ -24,6 +24,7 @@ from worker.starter import STARTER_CONFIG
 
 if TYPE_CHECKING:
     from worker.routing import ChannelPolicy
+    from worker.runtime.embedded import EmbeddedRuntime
     from worker.store import Store
 
 log = logging.getLogger("policywatch")
@@ -160,6 +161,20 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals(runtime: EmbeddedRuntime) -> threading.Event:
+    """An event that SIGTERM and SIGINT set (waking the runtime), for a clean stop."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: finishing what is in hand, then stopping", signum)
+        stop.set()
+        runtime.wake()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from worker.runtime.embedded import build_runtime
     from worker.runtime.operations import operations, recorder_for
@@ -173,19 +188,44 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             print(render_cycle_report(report, runtime.pipeline.store))
             return 0
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %d: finishing what is in hand, then stopping", signum)
-            stop.set()
-            runtime.wake()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        stop = _stop_on_signals(runtime)
         with operations(runtime, args.config):
             runtime.run_forever(stop)
         return 0
     finally:
+        runtime.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from worker.errors import ConfigProblem
+    from worker.runtime.embedded import build_runtime
+    from worker.runtime.operations import operations, recorder_for
+    from worker.serve import IngestServer, pipeline_acceptor
+
+    settings = _load(args)
+    if not settings.serve.tokens:
+        expected = "at least one bearer token for policywatch serve, as  name: ${ENV_VAR}"
+        raise ConfigError([ConfigProblem(args.config, None, "serve.tokens", {}, expected)])
+    overrides = {k: v for k, v in (("bind", args.bind), ("port", args.port)) if v is not None}
+    runtime = build_runtime(settings, recorder_for(settings))
+    try:
+        server = IngestServer(
+            settings.serve.model_copy(update=overrides),
+            pipeline_acceptor(lambda: runtime.pipeline, runtime.wake),
+        )
+    except OSError as exc:
+        runtime.close()
+        where = f"{args.bind or settings.serve.bind}:{args.port or settings.serve.port}"
+        raise PolicywatchError(f"cannot listen on {where}: {exc}") from exc
+    stop = _stop_on_signals(runtime)
+    server.start()
+    print(f"policywatch serve: POST {server.url}/v1/items", flush=True)
+    try:
+        with operations(runtime, args.config):
+            runtime.run_forever(stop, poll=not args.no_poll)
+        return 0
+    finally:
+        server.stop()
         runtime.close()
 
 
@@ -734,6 +774,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="one full cycle, then exit")
     p.set_defaults(func=cmd_run)
 
+    p = with_config(
+        sub.add_parser("serve", help="accept items over HTTP (POST /v1/items), score, deliver")
+    )
+    p.add_argument("--bind", help="address to listen on (default: serve.bind, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default: serve.port, 8080)")
+    p.add_argument("--no-poll", action="store_true", help="do not poll the configured feeds")
+    p.set_defaults(func=cmd_serve)
+
     p = with_config(sub.add_parser("deliveries", help="list or retry deliveries"))
     p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     p.add_argument("id", nargs="?", help="delivery id (for retry)")
@@ -750,9 +798,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object instead of a report")
     p.add_argument(
         "--subset",
-        choices=["all", "tune", "held-out"],
+        choices=["all", "tune", "held-out", "odd", "even"],
         default="all",
-        help="all items, or the tuning two thirds / held-out third (split by id hash)",
+        help="all items, the tuning two thirds / held-out third (split by id hash), "
+        "or the items whose id ends in an odd / even number",
     )
     p.set_defaults(func=cmd_eval)
 

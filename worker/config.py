@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import yaml
 from pydantic import (
@@ -109,13 +109,100 @@ class WatchlistConfig(_Strict):
         return self
 
 
+FeedKind = Literal["auto", "rss", "jsonl", "jsonfeed", "federal_register", "edgar", "folder"]
+FederalRegisterType = Literal["RULE", "PRORULE", "NOTICE", "PRESDOCU"]
+FEDERAL_REGISTER_API = "https://www.federalregister.gov/api/v1/documents.json"
+EDGAR_BROWSE = "https://www.sec.gov/cgi-bin/browse-edgar"
+# What a document in the Federal Register API's answer carries, kept small on purpose.
+_FEDERAL_REGISTER_FIELDS = (
+    "title",
+    "abstract",
+    "action",
+    "type",
+    "document_number",
+    "publication_date",
+    "html_url",
+    "agencies",
+)
+_BUILT_URL_KINDS = ("federal_register", "edgar")
+_KIND_OF_FIELD = {
+    "agencies": "federal_register",
+    "document_types": "federal_register",
+    "search": "federal_register",
+    "forms": "edgar",
+    "cik": "edgar",
+}
+
+
 class FeedConfig(_Strict):
+    """One source. `url` is required except for `federal_register` and `edgar`, whose URL is
+    built from `agencies`/`document_types`/`search` and `forms`/`cik` (a `url` given for them
+    is the API endpoint to use, or, if it has a query, the whole request)."""
+
     name: str
-    url: str
+    url: str = ""
     every: DurationS = 300.0
-    kind: Literal["auto", "rss", "jsonl"] = "auto"
+    kind: FeedKind = "auto"
     max_age: DurationS | None = None
     timeout_s: float = Field(default=20.0, gt=0)
+    max_bytes: int = Field(default=5_000_000, gt=0)
+    stale_after: DurationS | None = None
+    user_agent: str = ""
+    agencies: list[str] = []
+    document_types: list[FederalRegisterType] = []
+    search: str = ""
+    forms: list[str] = []
+    cik: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _build_url(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("kind") not in _BUILT_URL_KINDS:
+            return data
+        data = dict(data)
+        for key in ("agencies", "document_types", "forms"):
+            if isinstance(data.get(key), str):
+                data[key] = [data[key]]
+        url = data.get("url")
+        if isinstance(url, str) and "?" in url:
+            return data
+        if data["kind"] == "federal_register":
+            data["url"] = _federal_register_url(data, url or FEDERAL_REGISTER_API)
+        else:
+            data["url"] = _edgar_url(data, url or EDGAR_BROWSE)
+        return data
+
+    @field_validator("cik")
+    @classmethod
+    def _cik_is_digits(cls, value: str) -> str:
+        if value and not (value.strip().isdigit() and len(value.strip()) <= 10):
+            raise ValueError("a CIK: up to 10 digits, such as 0001045810")
+        return value.strip()
+
+
+def _federal_register_url(data: dict[str, Any], base: str) -> str:
+    pairs: list[tuple[str, str]] = [("order", "newest"), ("per_page", "20")]
+    pairs += [("fields[]", f) for f in _FEDERAL_REGISTER_FIELDS]
+    pairs += [("conditions[agencies][]", str(a)) for a in data.get("agencies") or []]
+    pairs += [("conditions[type][]", str(t)) for t in data.get("document_types") or []]
+    if data.get("search"):
+        pairs.append(("conditions[term]", str(data["search"])))
+    return f"{base}?{urlencode(pairs, safe='[]')}"
+
+
+def _edgar_url(data: dict[str, Any], base: str) -> str:
+    forms = [str(f) for f in data.get("forms") or []]
+    # One form: EDGAR filters. Several: the unfiltered feed, filtered here (sources/edgar.py).
+    form = forms[0] if len(forms) == 1 else ""
+    cik = str(data.get("cik") or "").strip()
+    if cik:
+        pairs = [("action", "getcompany"), ("CIK", cik.zfill(10)), ("type", form)]
+        pairs += [("dateb", ""), ("owner", "include"), ("start", "0"), ("count", "40")]
+    else:
+        pairs = [("action", "getcurrent"), ("type", form), ("company", ""), ("dateb", "")]
+        pairs += [("owner", "include"), ("start", "0"), ("count", "100")]
+    pairs.append(("output", "atom"))
+    return f"{base}?{urlencode(pairs)}"
 
 
 class QuietTimeConfig(_Strict):
@@ -398,6 +485,37 @@ class ReloadConfig(_Strict):
     check_every: DurationS = 2.0
 
 
+class PollingConfig(_Strict):
+    """How feeds are polled: at most `max_fetches` at once in all, `max_per_host` at once per
+    host; after errors, each feed waits its interval doubled per failure in a row, up to
+    `backoff_max_s`; HTTP/2 where a server offers it if `http2` is on and the h2 package is
+    installed."""
+
+    max_fetches: int = Field(default=16, ge=1, le=256)
+    max_per_host: int = Field(default=2, ge=1, le=64)
+    backoff_max_s: DurationS = 21600.0
+    http2: bool = True
+
+
+class ServeConfig(_Strict):
+    """`policywatch serve`: where it listens, who may post (name → bearer token, each from the
+    environment) and the largest request body it reads."""
+
+    bind: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, lt=65536)
+    tokens: dict[str, str] = {}
+    max_body_bytes: int = Field(default=5_000_000, gt=0)
+
+
+_CONTACT = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}|https?://[^\s/]+\.[^\s]+")
+MIN_TOKEN_CHARS = 16
+
+
+def has_contact(user_agent: str) -> bool:
+    """True when a User-Agent names an email address or a web address to reach its sender."""
+    return bool(_CONTACT.search(user_agent))
+
+
 class Settings(_Strict):
     """The whole configuration, built once at start-up and passed down.
 
@@ -416,6 +534,9 @@ class Settings(_Strict):
     workers: int = Field(default=4, ge=1, le=64)
     user_agent: str = "policywatch/0.1 (+https://github.com/policywatch/policywatch)"
     clustering: ClusteringConfig = ClusteringConfig()
+    edgar_user_agent: str = ""
+    polling: PollingConfig = PollingConfig()
+    serve: ServeConfig = ServeConfig()
     source_file: str = ""
     metrics: MetricsConfig | None = None
     health: HealthConfig = HealthConfig()
@@ -433,7 +554,41 @@ class Settings(_Strict):
                     raise _FieldFault(
                         ("watchlists", i, "notify", j), channel, f"a channel name ({known})"
                     )
+        self._check_feeds()
+        for name, token in self.serve.tokens.items():
+            if len(token.strip()) < MIN_TOKEN_CHARS:
+                raise _FieldFault(
+                    ("serve", "tokens", name),
+                    "(hidden)",
+                    f"a token of at least {MIN_TOKEN_CHARS} characters, from the environment",
+                )
         return self
+
+    def _check_feeds(self) -> None:
+        for i, feed in enumerate(self.feeds):
+            for key, kind in _KIND_OF_FIELD.items():
+                if getattr(feed, key) and feed.kind != kind:
+                    raise _FieldFault(
+                        ("feeds", i, key),
+                        getattr(feed, key),
+                        f"only on a feed of kind {kind} (this one is {feed.kind})",
+                    )
+            if not feed.url.strip():
+                what = "a folder path" if feed.kind == "folder" else "a feed URL or path"
+                raise _FieldFault(("feeds", i, "url"), "(missing)", what)
+            if feed.kind == "edgar" and not has_contact(feed.user_agent or self.edgar_user_agent):
+                where: tuple[str | int, ...] = ("feeds", i, "kind")
+                value: object = feed.kind
+                if feed.user_agent:
+                    where, value = ("feeds", i, "user_agent"), feed.user_agent
+                elif self.edgar_user_agent:
+                    where, value = ("edgar_user_agent",), self.edgar_user_agent
+                raise _FieldFault(
+                    where,
+                    value,
+                    "edgar_user_agent: a User-Agent with your contact email or URL, as SEC "
+                    "EDGAR requires (e.g. 'Acme Research ops@acme.example')",
+                )
 
 
 class _FieldFault(ValueError):
@@ -632,6 +787,7 @@ def parse_settings(text: str, file: str, env: Mapping[str, str]) -> Settings:
         )
         for p, name in missing
     ]
+    problems.extend(_tokens_written_in_the_file(located, file))
     secrets = _env_values(located.data, env)
     try:
         settings = Settings.model_validate({**data, "source_file": file})
@@ -663,6 +819,25 @@ def _hide_secrets(problems: list[ConfigProblem], secrets: frozenset[str]) -> lis
             p = replace(p, value="(hidden: from an environment variable)")
         out.append(p)
     return out
+
+
+def _tokens_written_in_the_file(located: _Located, file: str) -> list[ConfigProblem]:
+    """Bearer tokens are secrets: each must be a `${NAME}` from the environment."""
+    serve = located.data.get("serve")
+    tokens = serve.get("tokens") if isinstance(serve, dict) else None
+    if not isinstance(tokens, dict):
+        return []
+    return [
+        ConfigProblem(
+            file,
+            _line_for(located.lines, ("serve", "tokens", name)),
+            format_path(("serve", "tokens", name)),
+            "(hidden)",
+            "${NAME}: a token read from the environment, never written in the file",
+        )
+        for name, value in tokens.items()
+        if isinstance(value, str) and not _ENV_REF.fullmatch(value.strip())
+    ]
 
 
 def env_flag(name: str) -> bool:

@@ -49,14 +49,21 @@ class SourceError(PolicywatchError):
 
 
 class FetchError(SourceError):
-    """Fetching a source failed. `retryable` says whether trying later can help."""
+    """Fetching a source failed. `retryable` says whether trying later can help; `status` is
+    the HTTP status that said so, when there was one (410: the source is gone for good)."""
 
     def __init__(
-        self, message: str, *, retryable: bool = True, retry_after_s: float | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_after_s: float | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after_s = retry_after_s
+        self.status = status
 
 
 class StoreError(PolicywatchError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +49,9 @@ EVAL_TICKERS = (
 )
 EVAL_WATCHLIST = "evaluation"
 
-Subset = Literal["all", "tune", "held-out"]
-SUBSETS: tuple[Subset, ...] = ("all", "tune", "held-out")
+Subset = Literal["all", "tune", "held-out", "odd", "even"]
+SUBSETS: tuple[Subset, ...] = ("all", "tune", "held-out", "odd", "even")
+_ID_NUMBER = re.compile(r"(\d+)\D*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +75,22 @@ def is_held_out(item_id: str) -> bool:
     return int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:8], 16) % 3 == 0
 
 
+def id_parity(item_id: str) -> str:
+    """ "odd" or "even" by the last number in the id (`blind-007` is odd); "" when it has none."""
+    m = _ID_NUMBER.search(item_id)
+    if m is None:
+        return ""
+    return "odd" if int(m.group(1)) % 2 else "even"
+
+
 def select(labelled: Iterable[LabelledItem], subset: Subset) -> list[LabelledItem]:
-    """`all`, the two thirds used for `tune`, or the `held-out` third."""
+    """`all`, the two thirds used for `tune`, the `held-out` third, or the items whose id ends
+    in an `odd` or `even` number (a split for a set written by someone else: tune on one half,
+    read the other only to check)."""
     if subset == "all":
         return list(labelled)
+    if subset in ("odd", "even"):
+        return [x for x in labelled if id_parity(x.item.id) == subset]
     keep = subset == "held-out"
     return [x for x in labelled if is_held_out(x.item.id) == keep]
 

@@ -32,10 +32,20 @@ from worker.models import (
     ScoredItem,
 )
 from worker.pacing import Pacer, build_pacer, pace_key
+from worker.politeness import (
+    LAST_NEW_ITEM_AT,
+    HostLimiter,
+    adopt_config,
+    after_failure,
+    after_success,
+    is_due,
+    polled_feed,
+    user_agent_for,
+)
 from worker.recorder import NULL_RECORDER, Recorder
 from worker.relevance import Relevance
 from worker.routing import Router
-from worker.sources import poll_source
+from worker.sources import mark_done, poll_source
 from worker.store import Store
 
 log = logging.getLogger(__name__)
@@ -52,9 +62,14 @@ def utc_now() -> datetime:
 @dataclass(frozen=True)
 class PollOutcome:
     feed: str
-    status: str  # "new", "unchanged", "not-modified", "error", "disabled"
+    status: str  # "new", "unchanged", "not-modified", "error", "disabled", "waiting"
     items: tuple[Item, ...] = ()
     error: str = ""
+    consumed: tuple[str, ...] = ()  # files a folder source read; see finish_poll
+    # The feed's new validators (ETag, Last-Modified), saved by finish_poll once the items
+    # are stored: saved earlier, a crash in between would turn the next poll into a 304 and
+    # the items would never be seen.
+    validated: FeedState | None = None
 
 
 @dataclass(frozen=True)
@@ -86,9 +101,11 @@ class Pipeline:
         rng: random.Random | None = None,
         recorder: Recorder = NULL_RECORDER,
         pacer: Pacer | None = None,
+        hosts: HostLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.recorder = recorder
+        self.hosts = hosts or HostLimiter(settings.polling.max_per_host)
         self.store = store
         self.channels = channels
         self.relevance = relevance or Relevance(
@@ -106,7 +123,8 @@ class Pipeline:
 
     # polling
     def poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
-        """Fetch one feed, remember its validators, return the items it holds now."""
+        """Fetch one feed politely (see worker/politeness.py), remember what it said, return
+        the items it holds now. A feed that is backing off is not fetched ("waiting")."""
         with log_context(feed=feed.name):
             outcome = self._poll_feed(feed, client)
         self.recorder.fetched(feed.name, outcome.status, len(outcome.items))
@@ -114,43 +132,74 @@ class Pipeline:
 
     def _poll_feed(self, feed: FeedConfig, client: httpx.Client) -> PollOutcome:
         now = self.clock()
-        state = self.store.get_feed_state(feed.name) or FeedState(name=feed.name, url=feed.url)
+        state = adopt_config(self.store.get_feed_state(feed.name), feed)
         if state.disabled_reason:
             return PollOutcome(feed.name, "disabled", error=state.disabled_reason)
+        if not is_due(state, now):
+            due = f"{state.next_poll_at:%Y-%m-%d %H:%M:%S} UTC" if state.next_poll_at else "later"
+            return PollOutcome(feed.name, "waiting", error=f"backing off until {due}")
+        polled = polled_feed(feed, state)
+        user_agent = user_agent_for(feed, self.settings)
         try:
-            result = poll_source(feed, state, client, self.settings.user_agent, self.base_dir)
+            with self.hosts.slot(polled.url):
+                result = poll_source(polled, state, client, user_agent, self.base_dir)
         except SourceError as exc:
-            failures = state.consecutive_failures + 1
-            self.store.save_feed_state(
-                replace(
-                    state,
-                    last_polled_at=now,
-                    last_error=str(exc),
-                    consecutive_failures=failures,
-                    next_poll_at=now + timedelta(seconds=feed.every),
-                )
-            )
-            log.warning("feed %s failed (%d in a row): %s", feed.name, failures, exc)
-            return PollOutcome(feed.name, "error", error=str(exc))
+            backoff_max_s = self.settings.polling.backoff_max_s
+            failed = after_failure(state, polled, exc, now, self.rng, backoff_max_s)
+            self.store.save_feed_state(failed)
+            self._log_failure(feed, failed, exc, now)
+            status = "disabled" if failed.disabled_reason else "error"
+            return PollOutcome(feed.name, status, error=str(exc))
         for warning in result.warnings:
             log.warning("feed %s: %s", feed.name, warning)
-        self.store.save_feed_state(
-            replace(
-                state,
-                url=feed.url,
-                etag=result.etag or state.etag,
-                last_modified=result.last_modified or state.last_modified,
-                last_polled_at=now,
-                last_success_at=now,
-                last_error="",
-                consecutive_failures=0,
-                next_poll_at=now + timedelta(seconds=feed.every),
-                items_seen=state.items_seen + len(result.items),
+        polled_state = after_success(state, polled, result, now)
+        if polled_state.url != polled.url:
+            log.warning(
+                "feed %s moved permanently to %s; polling it there from now on (update the"
+                " config's url to match)",
+                feed.name,
+                polled_state.url,
             )
-        )
         if result.not_modified:
-            return PollOutcome(feed.name, "not-modified")
-        return PollOutcome(feed.name, "new", tuple(self._fresh(feed, result.items, now)))
+            self.store.save_feed_state(polled_state)
+            return PollOutcome(feed.name, "not-modified", consumed=result.consumed)
+        unvalidated = replace(polled_state, etag=state.etag, last_modified=state.last_modified)
+        self.store.save_feed_state(unvalidated)
+        items = tuple(self._fresh(feed, result.items, now))
+        return PollOutcome(
+            feed.name, "new", items, consumed=result.consumed, validated=polled_state
+        )
+
+    def _log_failure(
+        self, feed: FeedConfig, state: FeedState, exc: SourceError, now: datetime
+    ) -> None:
+        if state.disabled_reason:
+            log.error("feed %s disabled: %s (%s)", feed.name, state.disabled_reason, exc)
+            return
+        wait = ((state.next_poll_at or now) - now).total_seconds()
+        log.warning(
+            "feed %s failed (%d in a row), next try in %.0fs: %s",
+            feed.name,
+            state.consecutive_failures,
+            wait,
+            exc,
+        )
+
+    def finish_poll(self, outcome: PollOutcome) -> None:
+        """After the polled items are stored: the feed's new validators are saved, and files a
+        watched folder handed over move to done/. Every runtime calls it after process_items."""
+        if outcome.validated is not None:
+            self.store.save_feed_state(outcome.validated)
+        if outcome.consumed:
+            mark_done(outcome.consumed)
+
+    def note_new_items(self, feed: str, count: int) -> None:
+        """Remember when a feed last brought new items (for silent-feed reports)."""
+        state = self.store.get_feed_state(feed)
+        if state is None or count <= 0:
+            return
+        now = self.clock().isoformat()
+        self.store.save_feed_state(replace(state, extra={**state.extra, LAST_NEW_ITEM_AT: now}))
 
     def _fresh(self, feed: FeedConfig, items: Sequence[Item], now: datetime) -> list[Item]:
         max_age = feed.max_age or self.settings.max_age
@@ -176,6 +225,7 @@ class Pipeline:
         routed = self.router.route(feed, new_ids, scored, now)
         alerts, created = routed.alerts, routed.deliveries
         self.recorder.scored(feed, len(new_ids))
+        self.note_new_items(feed, len(new_ids))
         by_item = {s.item.id: s for s in scored}
         for a in {(a.watchlist, a.ticker, a.item_id): a for a in alerts}.values():
             self.recorder.alerted(a.watchlist, a.ticker)

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from worker.config import Settings
+from worker.feed_health import assess
 from worker.models import DeliveryState, FeedState
 from worker.store import Store
 
@@ -32,7 +33,7 @@ DIGEST_JOB_PREFIX = "digest:"
 class FeedStatus:
     name: str
     every_s: float
-    state: str  # ok, failing, stale, disabled, not polled yet
+    state: str  # ok, failing, stale, disabled, silent, not polled yet
     last_success_at: datetime | None
     last_polled_at: datetime | None
     last_error: str
@@ -130,14 +131,20 @@ def collect_status(
     feeds = []
     for feed in settings.feeds:
         st = states.get(feed.name)
+        feed_state = _feed_state(st, feed.every, now)
+        detail = (st.disabled_reason or st.last_error) if st else ""
+        silence = assess(feed, st, now) if feed_state == "ok" else None
+        if silence is not None and silence.status == "silent":
+            # no new items for longer than the feed's stale_after
+            feed_state, detail = "silent", silence.detail
         feeds.append(
             FeedStatus(
                 name=feed.name,
                 every_s=feed.every,
-                state=_feed_state(st, feed.every, now),
+                state=feed_state,
                 last_success_at=st.last_success_at if st else None,
                 last_polled_at=st.last_polled_at if st else None,
-                last_error=(st.disabled_reason or st.last_error) if st else "",
+                last_error=detail,
                 consecutive_failures=st.consecutive_failures if st else 0,
                 next_poll_at=st.next_poll_at if st else None,
                 items_seen=st.items_seen if st else 0,
@@ -211,7 +218,7 @@ def collect_status(
 
 def _attention(report: StatusReport) -> Iterable[str]:
     for f in report.feeds:
-        if f.state in ("stale", "failing", "disabled"):
+        if f.state in ("stale", "failing", "disabled", "silent"):
             why = f": {f.last_error}" if f.last_error else ""
             yield f"feed {f.name} is {f.state}{why}"
     for c in report.channels:

@@ -65,6 +65,36 @@ def test_colliding_words_inside_a_real_policy_event_do_not_name_the_company(scor
     assert matched(scored) & {"LRCX", "MU", "ON", "INTC", "AMAT"} == set()
 
 
+def test_a_name_inside_an_idiom_is_not_the_company(score: Score) -> None:
+    scored = score(
+        "Arm-twisting over tools: Washington presses Tokyo to curb Tokyo Electron servicing",
+        "US officials want Japan to stop the company maintaining machines at Chinese fabs.",
+    )
+    assert scored.policy_event
+    assert "8035.T" in alerted(scored)
+    assert "ARM" not in matched(scored)
+
+
+def test_a_bare_symbol_before_chips_or_shares_names_the_company(score: Score) -> None:
+    scored = score("BEIJING BANS NVDA CHIPS FROM STATE DATA CENTRES")
+    assert "NVDA" in alerted(scored)
+
+
+def test_a_bare_symbol_that_is_an_everyday_word_does_not_name_the_company(
+    score: Score,
+) -> None:
+    scored = score("BEIJING CURBS ON CHIPS FROM US FIRMS", "Officials gave no list of companies.")
+    assert "ON" not in alerted(scored)
+
+
+def test_a_legislative_hearing_is_not_a_state_telling_anyone_to_act(score: Score) -> None:
+    scored = score(
+        "Chinese foundries can make only a few AI chips, Commerce official tells Senate panel",
+        "The official also told senators the agency wants more staff.",
+    )
+    assert not scored.policy_event
+
+
 def test_a_short_capitalised_name_before_a_phone_number_is_not_the_company(score: Score) -> None:
     scored = score(
         "METI revises export order for chipmaking items",

@@ -52,6 +52,8 @@ class FeedServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.requests: list[SeenRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests ever handled at once
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
@@ -87,6 +89,15 @@ class FeedServer:
     def record(self, request: SeenRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     @property
     def stopping(self) -> threading.Event:
@@ -127,6 +138,13 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+            server.enter()
+            try:
+                self._get()
+            finally:
+                server.leave()
+
+        def _get(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
             server.record(SeenRequest(self.path, headers))
             reply = server.reply_for(self.path)

@@ -114,9 +114,16 @@ class Relevance:
             if hit.kind == "company":
                 mentions.setdefault(hit.key, []).append(hit)
         assessed: dict[str, TickerAssessment] = {}
+        title_targets = any(t.start < sentences.title_len for t in targets)
         for ticker, found in mentions.items():
             result = assess_ticker(
-                ticker, found, event, cues, sentences, self.companies[ticker].curated
+                ticker,
+                found,
+                event,
+                cues,
+                sentences,
+                self.companies[ticker].curated,
+                title_targets,
             )
             if result is not None:
                 assessed[ticker] = result

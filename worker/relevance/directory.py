@@ -45,7 +45,7 @@ class Company:
 # Segments of companies whose main business is not chips, tools or their materials: a state
 # measure against one of them (an antitrust probe of a search engine) is not a chip event.
 NON_CHIP_SEGMENTS = frozenset(
-    {"cloud", "internet", "consumer-electronics", "telecom", "surveillance"}
+    {"cloud", "internet", "consumer-electronics", "telecom", "surveillance", "other"}
 )
 
 

@@ -5,13 +5,21 @@ number of tickers. Latin patterns must sit on word boundaries; a trailing `*` in
 lets any word ending follow. CJK patterns match anywhere. Case-sensitive names (and lexicon
 terms written with a capital) are checked against the original text after the case-folded
 scan; in an ALL-CAPS passage their upper-case form is accepted too ("MICRON SHARES SLIDE").
+A name that is itself written in capitals ("ARM", "AMD", "TEL") says nothing by its case in
+an ALL-CAPS passage ("ARM-WRESTLING OVER CHIPS"): there it counts as a name only when the
+item names the company otherwise too, and is a weak name if not. A case-sensitive name of
+several words ("ON Semiconductor") also matches in Title Case or ALL CAPS, but only where a
+name can start: at the start of a text, line or sentence, or of an item in a list ("Texas
+Instruments, On Semiconductor"), not after a word it could qualify ("Curbs On Semiconductor").
 
 Besides the watched companies, the curated directory's other companies are matched as
 "entity" hits: they do not score, but they tell the scorer a story is about the chip world
 whatever the watchlist.
 
 Symbols are found by a few regexes over the text (one pass each, whatever the number of
-tickers): `$NVDA`, `(NASDAQ: NVDA)`, `(TYO: 8035)`, `<8035.T>`, `<NVDA.O>`, `(2330.TW)`.
+tickers): `$NVDA`, `(NASDAQ: NVDA)`, `(TYO: 8035)`, `<8035.T>`, `<NVDA.O>`, `(2330.TW)`, and a
+bare capitals symbol right before "chips", "shares", "stock" or "products" ("MU CHIPS"),
+unless the symbol is an everyday word ("ON").
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ahocorasick
 
@@ -28,11 +36,27 @@ from worker.relevance.lexicon import Lexicon
 
 # Kinds of company evidence, strongest first.
 NAME, PRODUCT, PERSON, SYMBOL, WEAK = "name", "product", "person", "symbol", "weak"
+IDIOM = "idiom"  # the lexicon category whose phrases mean nothing here
+_CAPS = "caps"  # provisional: settled to NAME or WEAK once the whole text is scanned
 
 _CASHTAG = re.compile(r"\$([A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?)\b")
 _LISTING = re.compile(
     r"\((NASDAQ|Nasdaq|NYSE|Nyse|NYSE American|TSE|TYO|HKEX|HKG|SEHK|KRX|KOSPI|KOSDAQ|TWSE|TPE|"
     r"SSE|SHA|SZSE|SHE|Euronext|AMS|XETRA|ETR|FRA)\s*:\s*([A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?)\)"
+)
+# A bare symbol as headlines use one: in capitals, right before what the company sells or
+# what trades ("MU CHIPS", "NVDA shares"). Symbols that are everyday words ("ON CHIPS" is "on
+# chips") never count this way.
+# (The regex finds the noun, rarer than a capital letter, and the code looks back for the
+# symbol.)
+_BARE_SYMBOL_NOUN = re.compile(
+    r"(?<=[A-Z0-9]) (?i:chips?|shares?|stock|products?|processors?|memory|gpus?)\b"
+)
+_BARE_SYMBOL = re.compile(r"[A-Z][A-Z0-9]{1,4}")
+_WORD_SYMBOLS = frozenset(
+    {"ON", "IT", "US", "UK", "EU", "AI", "OR", "AND", "BY", "TO", "IN", "AT", "ALL", "ARE"}
+    | {"FOR", "NOW", "ONE", "SO", "BE", "GO", "HE", "NO", "UP", "AN", "AS", "IS", "OF", "BAN"}
+    | {"NEW", "BIG", "KEY", "TOP", "OLD", "CAN", "LOW", "HAS", "WAS", "ITS", "THE", "HIT", "CUT"}
 )
 # Reuters-style instrument codes and bare suffixed symbols in brackets: <8035.T>, <NVDA.O>,
 # (2330.TW), (ASML.AS)
@@ -137,6 +161,13 @@ class Matcher:
                 # A term written with a capital letter ("Commerce") is matched as written.
                 exact = any(c.isupper() for c in term)
                 self._add(patterns, "term", category, term, "", exact)
+        # Case-sensitive names written in capitals ("ARM", "AMD"): ambiguous in ALL CAPS.
+        self._caps_words = {
+            (p.key, p.exact)
+            for values in patterns.values()
+            for p in values
+            if p.kind != "term" and p.strength == NAME and p.exact.isupper()
+        }
         for key, values in patterns.items():
             self._automaton.add_word(key, tuple(values))
         if patterns:
@@ -199,13 +230,20 @@ class Matcher:
                     if p.exact and not _exact_ok(text, start, end, p.exact):
                         continue
                     stop = _word_end(text, end, size) if p.prefix else end
-                    hit = Hit(p.kind, p.key, text[start:stop], start, stop, p.strength)
+                    strength = p.strength
+                    if (
+                        p.exact
+                        and (p.key, text[start:end]) in self._caps_words
+                        and _in_caps_passage(text, start, end)
+                    ):
+                        strength = _CAPS
+                    hit = Hit(p.kind, p.key, text[start:stop], start, stop, strength)
                     found.append((hit, len(p.label)))
         found.extend((h, h.end - h.start) for h in self._symbol_hits(text))
         # Longest span first at each position, and of equal spans the longer pattern
         # ("exportkontroll*" before "export*" on "Exportkontrollen").
         found.sort(key=lambda pair: (pair[0].start, -pair[0].end, -pair[1]))
-        return _drop_nested_terms([h for h, _ in found])
+        return _settle_caps(_drop_nested_terms([h for h, _ in found]))
 
     def _symbol_hits(self, text: str) -> Iterable[Hit]:
         for m in _CASHTAG.finditer(text):
@@ -222,6 +260,16 @@ class Matcher:
                 )
             if ticker:
                 yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+        for m in _BARE_SYMBOL_NOUN.finditer(text):
+            end = m.start()
+            start = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end)) + 1
+            while start < end and text[start] in "(\"'“‘[":
+                start += 1
+            code = text[start:end]
+            if _BARE_SYMBOL.fullmatch(code) and code not in _WORD_SYMBOLS:
+                ticker = self._symbols.get(code)
+                if ticker:
+                    yield Hit("company", ticker, code, start, end, SYMBOL)
         for m in _BRACKETED.finditer(text):
             code = m.group(1)
             ticker = self._symbols.get(code)
@@ -235,13 +283,48 @@ def _exact_ok(text: str, start: int, end: int, exact: str) -> bool:
     found = text[start:end]
     if found == exact:
         return not (len(exact) <= 4 and exact.isupper() and _phone_follows(text, end))
+    # A name of several words holds everyday words ("ON Semiconductor", "Analog Devices"): its
+    # Title Case or ALL-CAPS form counts only where a name starts a list item or a sentence
+    # ("Texas Instruments, On Semiconductor"; "TI AND ON SEMICONDUCTOR"), not after a word it
+    # could qualify ("Curbs On Semiconductor Exports", "CURBS ON SEMICONDUCTOR EXPORTS").
+    if " " in exact:
+        title = found == _title_case(found)
+        caps = found == exact.upper() and _in_caps_passage(text, start, end)
+        return (title or caps) and _starts_item(text, start)
     # An ALL-CAPS headline writes "MICRON" for "Micron": accept the upper-case form when the
     # text around it has letters and none of them is lower case.
-    if found != exact.upper():
-        return False
+    return found == exact.upper() and _in_caps_passage(text, start, end)
+
+
+def _title_case(words: str) -> str:
+    return " ".join(w[:1].upper() + w[1:].lower() for w in words.split(" "))
+
+
+def _starts_item(text: str, start: int) -> bool:
+    """Whether a name at `start` begins the text, a line, a sentence or an item of a list."""
+    before = text[max(0, start - 6) : start].rstrip(" ")
+    if not before or before.endswith(("\n", ",", "&", "(", ";", ":", ".", "!", "?")):
+        return True
+    return before.lower().endswith((" and", " or"))
+
+
+def _in_caps_passage(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] sits among Latin letters none of which is lower case."""
     around = text[max(0, start - _CAPS_WINDOW) : end + _CAPS_WINDOW]
     letters = [c for c in around if c.isalpha() and c.isascii()]
-    return len(letters) > 2 * len(found) and not any(c.islower() for c in letters)
+    return len(letters) > 2 * (end - start) and not any(c.islower() for c in letters)
+
+
+def _settle_caps(hits: list[Hit]) -> list[Hit]:
+    """A capitals name found in an ALL-CAPS passage is a name when the company is also named
+    some other way in the item, and a weak name otherwise."""
+    if not any(h.strength == _CAPS for h in hits):
+        return hits
+    named = {h.key for h in hits if h.kind != "term" and h.strength not in (_CAPS, WEAK)}
+    return [
+        replace(h, strength=NAME if h.key in named else WEAK) if h.strength == _CAPS else h
+        for h in hits
+    ]
 
 
 def _phone_follows(text: str, end: int) -> bool:
@@ -268,11 +351,13 @@ def _word_end(text: str, end: int, size: int) -> int:
 def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
     """Drops hits that are part of a longer hit: a term inside a longer term ("export" in
     "export controls"), a second term on exactly the same span (the longer pattern, sorted
-    first, wins), and anything inside a company's name ("Tokyo" in "Tokyo Electron", the weak
-    "Applied" in "Applied Materials"). `hits` are sorted by (start, -end)."""
+    first, wins), anything inside a company's name ("Tokyo" in "Tokyo Electron", the weak
+    "Applied" in "Applied Materials"), and a name inside an idiom ("Arm" in "arm-twisting").
+    `hits` are sorted by (start, -end)."""
     kept: list[Hit] = []
     term_end = -1
     name_end = -1
+    idiom_end = -1
     for hit in hits:
         if hit.end <= name_end:
             continue
@@ -280,6 +365,10 @@ def _drop_nested_terms(hits: list[Hit]) -> list[Hit]:
             if hit.end <= term_end:
                 continue
             term_end = max(term_end, hit.end)
+            if hit.key == IDIOM:
+                idiom_end = max(idiom_end, hit.end)
+        elif hit.end <= idiom_end:
+            continue
         elif hit.strength != WEAK:
             name_end = max(name_end, hit.end)
         kept.append(hit)

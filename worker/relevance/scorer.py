@@ -5,10 +5,13 @@ of the lexicon categories come from worker/data/lexicon.yaml (which also says wh
 category holds); the other numbers are constants here. The title is its own sentence; the lead
 is the first LEAD_CHARS characters of the body.
 
-Which terms count. A policy term (control, sanction, instrument, action, tariff, relax, measure)
-or a consequence is dropped when a negation cue ("do not expect", "little chance of", "analysts
-expect", "lobbies") ends at most CUE_CHARS before it in its sentence, or a background cue
-("earlier", "existing") at most BACKGROUND_CHARS before it. A live term counts when anchored:
+Which terms count. A policy term (control, sanction, instrument, action, tariff, relax, measure,
+enforcement, directive) or a consequence is dropped when its sentence is a question ("Will
+Washington tighten chip rules?"), when a negation cue ("do not expect", "no fresh", "analysts
+expect", "unclear whether") ends at most CUE_CHARS before it in its sentence, when a negation
+cue after it closes its sentence (at most TAIL_CHARS left: "New curbs unlikely, analysts say"),
+or when a background cue ("earlier", "existing") ends at most BACKGROUND_CHARS before it. A
+live term counts when anchored:
   control      always (export-control instruments: Entity List, FDPR, licence requirement)
   sanction     when the item names any chip-world object or chip company at all
   instrument   a chip-world object or chip company, a government body or a country, in its
@@ -19,19 +22,30 @@ expect", "lobbies") ends at most CUE_CHARS before it in its sentence, or a backg
                sentence ("lifts curbs"; not "lifts outlooks")
   measure      a government body, or a country before the term, and a chip-world object or
                chip company, in its sentence ("China tells firms to stop buying Nvidia chips")
+  enforcement  a chip-world object or another policy term in its sentence ("penalty over a
+  directive    chip", "summoned over backdoor risks"; "TSMC told to stop making AI chips"):
+               a penalty, a prosecution or a passive order is a state's act by nature
 A chip company is one whose main segment is in the chip world (not cloud, internet, consumer
-electronics, telecom or surveillance), watched or not. Antitrust terms turn into measures when a
-Chinese state body or the trade dispute is named: such probes of foreign chip firms are trade
-weapons.
+electronics, telecom, surveillance or other), watched or not. Antitrust terms turn into
+measures when a Chinese state body or the trade dispute is named: such probes of foreign chip
+firms are trade weapons.
 
 Event score:
   evidence     each anchored kind gives its weight (control and sanction together as one
-               kind, +8 per further distinct term, up to +16). The strongest kind counts in
-               full, the second half, the third a quarter, and so on
+               kind, +8 per further distinct term, up to +16; any other kind
+               +FURTHER_TERM_POINTS per further distinct term, up to twice that). The
+               strongest kind counts in full, the second half, the third a quarter, and so on
   government   `actor` weight when a government body is named
-  beside       +6 when a government body or a country shares a sentence with the evidence
-  consequence  `consequence` weight when a charge or revenue effect lies within two sentences
-               of the evidence
+  beside       +6 when a government body or a country shares a sentence with the evidence, or
+               (title evidence) the body's first sentence: headlines leave out who acts
+  subject      SUBJECT_POINTS when a government or country ends at most SUBJECT_CHARS before
+               an anchored action, easing, instrument, enforcement or directive in its
+               sentence: the state does it ("US curbs", "Beijing lifts", "US licence")
+  consequence  a charge or revenue effect within two sentences of the evidence: `consequence`
+               weight; +8 when it shares a sentence with the evidence in the title or lead
+               ("new rules would cut revenue by $400 million"); +14 instead when a chip
+               company is in that sentence too (a disclosure). Not in a sentence with
+               enforcement, where money is the penalty
   title        +10 when the title itself carries anchored evidence
   look-alikes  each category's weight per distinct term (at most two per category, -60 in
                all), counted in the title and lead, or beside the evidence in the body:
@@ -49,7 +63,9 @@ Ticker score (0-100):
   role         its best mention: +20 in a sentence with counted evidence (+6 when the sentence
                also says the company is hit: "covered", "exposed"; +8 when it is the item's key
                sentence, the one with the most kinds of evidence); else +18 for an impact cue
-               alone; else +8 for evidence within ROLE_NEAR_CHARS characters
+               alone; else +20 in the body's first sentence when the title carries evidence
+               and names no chip company (that sentence says whom the headline is about);
+               else +8 for evidence within ROLE_NEAR_CHARS characters
   passing      -30 when the company is not in the title and every mention sits in a sentence
                with a passing cue ("shares of", "rival", "could benefit") and no evidence
 """
@@ -69,11 +85,25 @@ NEAR_CHARS = 90
 LEAD_CHARS = 300
 CUE_CHARS = 30
 BACKGROUND_CHARS = 12
+TAIL_CHARS = 20
+SUBJECT_CHARS = 12
+SUBJECT_POINTS = 12
 SPARED_CHARS = 40
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
+FURTHER_TERM_POINTS = 4
 
-POLICY_CATEGORIES = ("control", "sanction", "instrument", "action", "tariff", "relax", "measure")
+POLICY_CATEGORIES = (
+    "control",
+    "sanction",
+    "instrument",
+    "action",
+    "tariff",
+    "relax",
+    "measure",
+    "enforcement",
+    "directive",
+)
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
@@ -129,6 +159,11 @@ class Sentences:
         end = self.ends[i] if i < len(self.ends) else len(self.text)
         return start, end
 
+    def is_question(self, index: int) -> bool:
+        """Whether sentence `index` ends with a question mark."""
+        end = self.ends[index] if index < len(self.ends) else len(self.text)
+        return self.text[:end].rstrip().rstrip("\"'”’)").endswith(("?", "？"))
+
     def where(self, pos: int) -> str:
         if pos < self.title_len:
             return "title"
@@ -181,6 +216,19 @@ def _cue_before(hit: Hit, cues: Sequence[Hit], chars: int) -> Hit | None:
     return None
 
 
+def _closing_cue(hit: Hit, cues: Sequence[Hit], sentences: Sentences) -> Hit | None:
+    """A negation cue after the term that closes its sentence ("New curbs unlikely before the
+    summit, analysts say"): it qualifies the whole sentence, not one word after it."""
+    _, end = sentences.bounds(hit.start)
+    for cue in cues:
+        if (
+            cue.start > hit.end
+            and len(sentences.text[cue.end : end].strip(" .!?\"'”’)")) <= TAIL_CHARS
+        ):
+            return cue
+    return None
+
+
 def _near(a: Hit, b: Hit, chars: int) -> bool:
     return a.start - chars <= b.start <= a.end + chars
 
@@ -210,9 +258,16 @@ def assess_event(
     for hit in hits:
         if hit.key in EVIDENCE_CATEGORIES:
             s = sentences.index(hit.start)
+            if sentences.is_question(s):
+                notes[hit] = "in a question: asked, not reported"
+                continue
             cue = _cue_before(hit, raw.get(s, "negation", "no_news"), CUE_CHARS)
             if cue is not None:
                 notes[hit] = f"negated by {cue.label!r}"
+                continue
+            cue = _closing_cue(hit, raw.get(s, "negation"), sentences)
+            if cue is not None:
+                notes[hit] = f"hedged by {cue.label!r} at the end of its sentence"
                 continue
             cue = _cue_before(hit, raw.get(s, "background"), BACKGROUND_CHARS)
             if cue is not None:
@@ -247,12 +302,33 @@ def assess_event(
     states = government + by_cat.get("country", [])
     if any(sentences.index(g.start) in anchored_sentences for g in states):
         parts.append(("government or country beside the evidence", 6))
+    elif _actor_in_lead(anchored, states, sentences):
+        parts.append(("title's evidence, and who acts in the first sentence", 6))
+    if _state_subject(anchored, states, sentences):
+        parts.append(("a government or country right before the verb", SUBJECT_POINTS))
+    # Money in a sentence about a penalty or a prosecution is the penalty ("bribery charges",
+    # "a $300 million settlement"), not what a rule costs a business.
+    enforced = {sentences.index(h.start) for h in anchored if h.key == "enforcement"}
     counted_consequence = [
         c
         for c in by_cat.get("consequence", [])
         if any(abs(sentences.index(c.start) - s) <= 2 for s in anchored_sentences)
+        and sentences.index(c.start) not in enforced
     ]
-    if counted_consequence:
+    # Told up top, a cost is the item's news; deep in the body it is usually a recap.
+    told = {
+        sentences.index(c.start) for c in counted_consequence if sentences.where(c.start) != "body"
+    } & anchored_sentences
+    if told & set(target_sentences):
+        # "Lam Research: new rules to lower revenue by $2bn": a company discloses what the
+        # rule costs it.
+        parts.append(("a company's cost of the rule, in one sentence", weights["consequence"] + 14))
+    elif told:
+        # "New rules would cut revenue by $400 million": the item tells what the rule costs.
+        parts.append(
+            ("cost or revenue effect in the evidence's sentence", weights["consequence"] + 8)
+        )
+    elif counted_consequence:
         parts.append(("cost or revenue effect near the evidence", weights["consequence"]))
     title_control = any(
         h.start < sentences.title_len and h.key in ("control", "sanction") for h in anchored
@@ -278,6 +354,34 @@ def assess_event(
     counted.sort(key=lambda h: h.start)
     terms = tuple(dict.fromkeys(h.label.lower() for h in counted))
     return EventAssessment(score, terms, tuple(parts), tuple(counted), tuple(notes.items()))
+
+
+def _actor_in_lead(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Sentences) -> bool:
+    """A headline leaves out who acts ("TSMC told to stop..."); the body's first sentence
+    names them ("The Commerce Department sent a letter...")."""
+    first = sentences.title_len + 2
+    if first >= len(sentences.text) or not any(h.start < sentences.title_len for h in anchored):
+        return False
+    lead = sentences.index(first)
+    return any(sentences.index(g.start) == lead for g in states)
+
+
+def _state_subject(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Sentences) -> bool:
+    """Whether a government or country is what acts: named right before a restricting, easing
+    or enforcing verb or a licence ("US curbs", "Beijing lifts", "US licence", "US criminal
+    probe"). State measures need a state anyway, and control terms are strong without one."""
+    for hit in anchored:
+        if hit.key not in ("action", "relax", "instrument", "enforcement", "directive"):
+            continue
+        s = sentences.index(hit.start)
+        for state in states:
+            gap = hit.start - state.end
+            if 0 <= gap <= SUBJECT_CHARS and sentences.index(state.start) == s:
+                # "China should be stopped": a passive verb's subject is what it acts on.
+                between = f" {sentences.text[state.end : hit.start].lower()} "
+                if not any(f" {w} " in between for w in ("be", "been", "being", "is", "was")):
+                    return True
+    return False
 
 
 def _anchor(
@@ -314,6 +418,13 @@ def _anchor(
         # outlooks" is not policy).
         rules = index.get(s, "control", "sanction", "instrument", "action")
         return "easing of a rule" if any(_near(hit, r, NEAR_CHARS) for r in rules) else None
+    if hit.key in ("enforcement", "directive"):
+        # A penalty, charge or summons is a state's act by nature: it needs only to be about
+        # chips or chip trade ("penalty over a chip", "charged over GPU shipments"), or to sit
+        # beside another policy term ("summoned over backdoor risks").
+        if objects or index.get(s, "control", "sanction", "instrument", "measure"):
+            return "enforcement over chips or a rule"
+        return None
     return "state measure" if state and (objects or targets) else None
 
 
@@ -325,6 +436,8 @@ def _missing(category: str) -> str:
         "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
         "tariff": f"no chip goods within {NEAR_CHARS} characters",
         "measure": "needs a government and a chip target in its sentence",
+        "enforcement": "no chip-world object or other policy term in its sentence",
+        "directive": "no chip-world object or other policy term in its sentence",
     }[category]
 
 
@@ -339,12 +452,16 @@ def _evidence_parts(
     for category, label in (
         ("instrument", "rule, licence or permit"),
         ("measure", "state measure on a chip target"),
+        ("enforcement", "enforcement: penalty, charges, summons"),
+        ("directive", "a company or buyers told to act"),
         ("action", "restricting action on an object"),
         ("relax", "easing or undoing of a rule"),
         ("tariff", "tariff on chips"),
     ):
-        if any(h.key == category for h in anchored):
-            kinds.append((weights[category], label))
+        terms = {h.label.lower() for h in anchored if h.key == category}
+        if terms:
+            extra = FURTHER_TERM_POINTS * (min(len(terms), 3) - 1)
+            kinds.append((weights[category] + extra, f"{label} ({len(terms)})" if extra else label))
     kinds.sort(key=lambda k: -k[0])
     for rank, (points, label) in enumerate(kinds):
         share = points >> rank
@@ -379,9 +496,11 @@ def assess_ticker(
     cues: Sequence[Hit],
     sentences: Sentences,
     curated: bool,
+    title_targets: bool = False,
 ) -> TickerAssessment | None:
     """How much the item matters to `ticker`; None when only weak names of it were found.
-    `cues` are the scan's passing, spared and impact hits."""
+    `cues` are the scan's passing, spared and impact hits; `title_targets` says whether the
+    title names any chip company."""
     if all(m.strength == WEAK for m in mentions):
         return None
     cue_index = _Index(cues, sentences)
@@ -414,6 +533,7 @@ def assess_ticker(
     parts.append((f"named in {where}, {len(counted)}×", presence))
 
     key = _key_sentences(event.evidence, sentences)
+    headline = _headline_sentence(event, sentences, title_targets)
     best, role, role_label = first, 0, ""
     passing = []
     for m in strong:
@@ -426,6 +546,8 @@ def assess_ticker(
             label += ", the item's key one" if s in key else ""
         elif impact:
             points, label = 18, "in a sentence saying it is affected"
+        elif s == headline:
+            points, label = 20, "in the first sentence under a headline with the evidence"
         elif any(abs(e.start - m.start) <= ROLE_NEAR_CHARS for e in event.evidence):
             points, label = 8, f"policy evidence within {ROLE_NEAR_CHARS} characters"
         else:
@@ -443,6 +565,22 @@ def assess_ticker(
     names = tuple(dict.fromkeys(m.label for m in counted))
     snippet = make_evidence(sentences, best.start)
     return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
+
+
+def _headline_sentence(
+    event: EventAssessment, sentences: Sentences, title_targets: bool
+) -> int | None:
+    """The body's first sentence, when the title carries the event's evidence but names no
+    chip company: that sentence says whom the headline is about ("Two face charges over chip
+    shipments" / "Prosecutors say they routed Nvidia GPUs...")."""
+    first = sentences.title_len + 2
+    if title_targets or first >= len(sentences.text):
+        return None
+    if not any(
+        h.start < sentences.title_len and h.key in POLICY_CATEGORIES for h in event.evidence
+    ):
+        return None
+    return sentences.index(first)
 
 
 def _key_sentences(evidence: Sequence[Hit], sentences: Sentences) -> set[int]:

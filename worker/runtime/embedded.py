@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
+from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerThreadPool
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.channels import build_channel
 from worker.config import FeedConfig, Settings
 from worker.errors import ConfigError, ConfigProblem
+from worker.feed_health import feed_health, report_changes
 from worker.health import Ticker, scheduler_heartbeat
 from worker.models import DeliveryState, Heartbeat
 from worker.pipeline import DeliveryOutcome, Pipeline, PollOutcome
+from worker.politeness import interleave_by_host, phase_s
 from worker.recorder import NULL_RECORDER, Recorder
 from worker.runtime.digest_jobs import schedule_digest_jobs
 from worker.runtime.dispatch import DeliveryDispatcher
@@ -28,6 +33,9 @@ from worker.store import Store, open_store
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
+# Failing and silent feeds are looked for this long after start, then this often.
+HEALTH_CHECK_FIRST_S = 60.0
+HEALTH_CHECK_S = 300.0
 # While a due delivery waits for its channel's send in flight, look again this often (a
 # finished send wakes the loop at once; this only bounds how late other targets can be).
 BLOCKED_POLL_S = 0.25
@@ -46,12 +54,16 @@ class CycleReport:
     deliveries: list[DeliveryOutcome] = field(default_factory=list)
 
 
-def make_http_client(user_agent: str) -> httpx.Client:
+def make_http_client(user_agent: str, http2: bool = False) -> httpx.Client:
+    """The one HTTP client for feeds; HTTP/2 (negotiated per server) when `http2` is asked for
+    and the optional h2 package is installed (`pip install policywatch[http2]`)."""
+    use_http2 = http2 and importlib.util.find_spec("h2") is not None
     return httpx.Client(
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
         follow_redirects=False,
         timeout=httpx.Timeout(20.0, connect=10.0),
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        http2=use_http2,
     )
 
 
@@ -67,7 +79,13 @@ class EmbeddedRuntime:
         self.client = client
         self.settings = pipeline.settings
         self._wake = threading.Event()
-        self._pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="pw")
+        # Fetching is waiting on the network: its own, wider pool (polling.max_fetches).
+        self._poll_pool = ThreadPoolExecutor(
+            self.settings.polling.max_fetches, thread_name_prefix="pw-poll"
+        )
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
+        self._health: dict[str, str] = {}
         self.ticker = Ticker()
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self._scheduler: BackgroundScheduler | None = None
@@ -76,7 +94,7 @@ class EmbeddedRuntime:
         self._dispatcher = DeliveryDispatcher(pipeline, self.settings.workers, self._wake)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._poll_pool.shutdown(wait=True, cancel_futures=True)
         self._dispatcher.close()
         self.client.close()
         self.pipeline.store.close()
@@ -88,18 +106,33 @@ class EmbeddedRuntime:
     def poll_and_process(self, feed: FeedConfig) -> tuple[PollOutcome, int, int]:
         outcome = self.pipeline.poll_feed(feed, self.client)
         if not outcome.items:
+            self.pipeline.finish_poll(outcome)
             return outcome, 0, 0
         scored, created = self.pipeline.process_items(feed.name, outcome.items)
+        self.pipeline.finish_poll(outcome)
         alerts = sum(1 for s in scored for m in s.matches if m.alert)
         if created or alerts:  # alerts may have been held: the loop looks at when they are due
             self._wake.set()
         return outcome, len(scored), alerts
 
+    def poll_safely(self, feed: FeedConfig) -> tuple[PollOutcome, int, int]:
+        """poll_and_process, with any unexpected fault kept to this feed's outcome."""
+        try:
+            return self.poll_and_process(feed)
+        except Exception as exc:  # a task boundary: one feed's bug must not stop the others
+            log.exception("polling %s failed unexpectedly", feed.name)
+            return PollOutcome(feed.name, "error", error=f"unexpected {type(exc).__name__}"), 0, 0
+
     def run_once(self) -> CycleReport:
         report = CycleReport()
-        futures = [self._pool.submit(self.poll_and_process, f) for f in self.settings.feeds]
-        for future in futures:
-            outcome, new, alerts = future.result()
+        # Submitted round-robin across hosts so the per-host cap does not idle the pool;
+        # reported in config order.
+        futures = {
+            f.name: self._poll_pool.submit(self.poll_safely, f)
+            for f in interleave_by_host(self.settings.feeds)
+        }
+        for feed in self.settings.feeds:
+            outcome, new, alerts = futures[feed.name].result()
             report.polls.append(outcome)
             report.new_items += new
             report.alerts += alerts
@@ -107,7 +140,20 @@ class EmbeddedRuntime:
         # (a digest that fell due while we were down is made here too).
         self.pipeline.flush_due(force_groups=True)
         report.deliveries.extend(self.deliver_due_now())
+        self.check_feed_health()
         return report
+
+    def _check_feed_health_safely(self) -> None:
+        try:
+            self.check_feed_health()
+        except Exception:  # a loop boundary: a report must not stop deliveries
+            log.exception("checking feed health failed")
+
+    def check_feed_health(self) -> None:
+        """Log the feeds that started (or stopped) failing or staying silent too long."""
+        states = self.pipeline.store.list_feed_states()
+        healths = feed_health(self.settings.feeds, states, self.pipeline.clock())
+        self._health = report_changes(healths, self._health)
 
     def deliver_due_now(self) -> list[DeliveryOutcome]:
         """Deliver everything due now, in parallel across channels, and return the outcomes.
@@ -143,17 +189,25 @@ class EmbeddedRuntime:
                 waiting.add(delivery_id)
         return waiting
 
-    def run_forever(self, stop: threading.Event) -> None:
-        scheduler = BackgroundScheduler(timezone="UTC")
+    def run_forever(self, stop: threading.Event, poll: bool = True) -> None:
+        """Deliver until `stop` is set; with `poll`, also poll every feed now and then on its
+        schedule (each feed at its own phase of its interval, so feeds sharing an interval do
+        not fire together; one that is backing off is rescheduled to when it is due)."""
+        executor = SchedulerThreadPool(self.settings.polling.max_fetches)
+        scheduler = BackgroundScheduler(timezone="UTC", executors={"default": executor})
+        self._scheduler = scheduler
         now = self.pipeline.clock()
-        for feed in self.settings.feeds:
+        for feed in self.settings.feeds if poll else []:
             scheduler.add_job(
                 self._poll_job,
-                IntervalTrigger(seconds=feed.every, jitter=min(30.0, feed.every * 0.1)),
+                IntervalTrigger(
+                    seconds=feed.every,
+                    start_date=now + timedelta(seconds=phase_s(feed.name, feed.every)),
+                    jitter=min(30.0, feed.every * 0.1),
+                ),
                 args=[feed],
                 id=f"poll:{feed.name}",
                 name=f"poll {feed.name}",
-                next_run_time=now,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=max(1, int(feed.every // 2)),
@@ -162,11 +216,14 @@ class EmbeddedRuntime:
         self._scheduler = scheduler
         self._add_heartbeat_job(scheduler)
         scheduler.start()
+        for feed in interleave_by_host(self.settings.feeds) if poll else []:
+            self._poll_pool.submit(self._poll_job, feed)  # every feed once at start
         log.info(
             "running: %d feeds, %d watchlists",
             len(self.settings.feeds),
             len(self.settings.watchlists),
         )
+        next_health_check = time.monotonic() + HEALTH_CHECK_FIRST_S
         try:
             while not stop.is_set():
                 # Held alerts whose time has come (group_wait, quiet hours) and digests due,
@@ -175,6 +232,9 @@ class EmbeddedRuntime:
                 self._wake.clear()
                 round_ = self._dispatcher.dispatch()
                 self._dispatcher.take_outcomes()  # each outcome was logged by the pipeline
+                if poll and time.monotonic() >= next_health_check:
+                    next_health_check = time.monotonic() + HEALTH_CHECK_S
+                    self._check_feed_health_safely()
                 self._wake.wait(BLOCKED_POLL_S if round_.blocked else self._seconds_to_next_due())
         finally:
             scheduler.shutdown(wait=True)
@@ -226,7 +286,14 @@ class EmbeddedRuntime:
         channels = {name: build_channel(name, cfg) for name, cfg in new.channels.items()}
         p = self.pipeline
         pipeline = Pipeline(
-            new, p.store, channels, clock=p.clock, rng=p.rng, recorder=p.recorder, pacer=p.pacer
+            new,
+            p.store,
+            channels,
+            clock=p.clock,
+            rng=p.rng,
+            recorder=p.recorder,
+            pacer=p.pacer,
+            hosts=p.hosts,
         )
         with self._swap:
             self.pipeline, self.settings = pipeline, new
@@ -270,10 +337,28 @@ class EmbeddedRuntime:
                 log.info("config reload: feed %s changed", name)
 
     def _poll_job(self, feed: FeedConfig) -> None:
+        with self._in_flight_lock:
+            if feed.name in self._in_flight:
+                return  # the start-up poll of a slow feed is still running
+            self._in_flight.add(feed.name)
         try:
-            self.poll_and_process(feed)
+            self.poll_safely(feed)
+            self._follow_backoff(feed)
         except Exception:  # a task boundary: one feed's bug must not stop the scheduler
-            log.exception("polling %s failed unexpectedly", feed.name)
+            log.exception("after polling %s", feed.name)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(feed.name)
+
+    def _follow_backoff(self, feed: FeedConfig) -> None:
+        """A feed backing off (or told Retry-After) past its next scheduled poll is polled
+        when it is due rather than at the first tick after that."""
+        state = self.pipeline.store.get_feed_state(feed.name)
+        job = self._scheduler.get_job(f"poll:{feed.name}") if self._scheduler else None
+        if job is None or state is None or not state.consecutive_failures:
+            return
+        if state.next_poll_at and job.next_run_time and job.next_run_time < state.next_poll_at:
+            job.modify(next_run_time=state.next_poll_at)
 
     def _flush_job(self) -> None:
         try:
@@ -301,4 +386,5 @@ def build_runtime(settings: Settings, recorder: Recorder = NULL_RECORDER) -> Emb
     """Everything `policywatch run` needs, from one settings object."""
     channels = {name: build_channel(name, cfg) for name, cfg in settings.channels.items()}
     pipeline = Pipeline(settings, open_settings_store(settings), channels, recorder=recorder)
-    return EmbeddedRuntime(pipeline, make_http_client(settings.user_agent))
+    client = make_http_client(settings.user_agent, settings.polling.http2)
+    return EmbeddedRuntime(pipeline, client)

@@ -161,12 +161,15 @@ def _status_error(feed: FeedConfig, response: httpx.Response) -> FetchError:
         return FetchError(
             f"{where}: the feed is gone for good; remove it or point it at its new URL",
             retryable=False,
+            status=status,
         )
     if status in _RETRYABLE or status >= 500:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         when = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return FetchError(f"{where}{when}", retryable=True, retry_after_s=retry_after)
-    return FetchError(where, retryable=False)
+        return FetchError(
+            f"{where}{when}", retryable=True, retry_after_s=retry_after, status=status
+        )
+    return FetchError(where, retryable=False, status=status)
 
 
 def _read_body(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -37,6 +37,14 @@ _TRACKING_PREFIXES = ("utm_", "at_", "pk_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PUBLISHED_EXPECTED = "an ISO 8601 time, an RFC 822 date (as RSS writes it) or a YYYY-MM-DD date"
+
+
+# Bounds on an item's text, in characters: a story needs far less, and a hostile source must
+# not make every later stage (scoring, storing, rendering) carry megabytes per item.
+MAX_TITLE_CHARS = 500
+MAX_SUMMARY_CHARS = 10_000
+MAX_CONTENT_CHARS = 100_000
+MAX_ID_CHARS = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +176,26 @@ def item_from_mapping(data: Mapping[str, object], source: str) -> Item:
         source=clean_text(_field(data, "source")) or source,
         language=_field(data, "language").strip(),
     )
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ", limit // 2)
+    return (head[:space] if space > 0 else head).rstrip() + "…"
+
+
+def bounded(item: Item) -> Item:
+    """`item` with its title, summary and content cut (at a word, with an ellipsis) to
+    MAX_TITLE_CHARS, MAX_SUMMARY_CHARS and MAX_CONTENT_CHARS. A longer id is replaced by a
+    hash of itself, so it stays stable and distinct."""
+    item_id = item.id
+    if len(item_id) > MAX_ID_CHARS:
+        item_id = "sha256:" + hashlib.sha256(item_id.encode("utf-8", "replace")).hexdigest()
+    title = _cut(item.title, MAX_TITLE_CHARS)
+    summary = _cut(item.summary, MAX_SUMMARY_CHARS)
+    content = _cut(item.content, MAX_CONTENT_CHARS)
+    if (item_id, title, summary, content) == (item.id, item.title, item.summary, item.content):
+        return item
+    return replace(item, id=item_id, title=title, summary=summary, content=content)

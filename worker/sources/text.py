@@ -16,8 +16,11 @@ _BLOCK_TAG = re.compile(
 )
 _TAG = re.compile(r"<(?:\"[^\"]*\"|'[^']*'|[^'\">])*>")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!][^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]{2,8});")
-# Control characters other than whitespace (tab, newlines, form feed, NEL: those become spaces)
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff]")
+# Control characters other than whitespace (tab, newlines, form feed, NEL: those become
+# spaces), and the bidi embeddings, overrides and isolates that make text read otherwise
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
+)
 _SPACE = re.compile(r"\s+")
 
 

@@ -28,7 +28,7 @@ from worker.store.base import (
     heartbeat_from_json,
     heartbeat_to_json,
 )
-from worker.store.sqlite_routing import ROUTING_SCHEMA, SqliteRoutingMixin
+from worker.store.sqlite_routing import ROUTING_SCHEMA, SqliteRoutingMixin, insert_deliveries
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -184,7 +184,6 @@ class SqliteStore(SqliteRoutingMixin):
         deliveries: Sequence[Delivery],
         now: datetime,
     ) -> list[Delivery]:
-        created: list[Delivery] = []
         with self._tx() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO seen (item_id, feed, seen_at) VALUES (?, ?, ?)",
@@ -194,23 +193,7 @@ class SqliteStore(SqliteRoutingMixin):
                 "INSERT OR IGNORE INTO alerts (id, created_at, data) VALUES (?, ?, ?)",
                 [(a.id, a.created_at.timestamp(), alert_to_json(a)) for a in alerts],
             )
-            for d in deliveries:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO deliveries (id, channel, alert_ids, state, attempts,"
-                    " created_at, next_attempt_at, kind) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
-                    (
-                        d.id,
-                        d.channel,
-                        json.dumps(list(d.alert_ids)),
-                        d.state.value,
-                        d.created_at.timestamp(),
-                        d.next_attempt_at.timestamp(),
-                        d.kind,
-                    ),
-                )
-                if cur.rowcount:
-                    created.append(d)
-        return created
+            return insert_deliveries(db, deliveries)
 
     def count_seen(self) -> int:
         return int(self._query("SELECT COUNT(*) AS n FROM seen")[0]["n"])

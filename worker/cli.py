@@ -700,6 +700,38 @@ def _digest_send(settings: Settings, policies: Mapping[str, ChannelPolicy], chan
     return 0 if all(o.state == "sent" for o in outcomes) else EXIT_RUNTIME
 
 
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from worker.runtime.scheduler import run_scheduler
+
+    settings = _load(args)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stepping down and releasing the leader lock", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    run_scheduler(settings, stop)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from worker.runtime.nodes import run_node, run_pair
+
+    settings = _load(args)
+    if args.queue is None:
+        if args.concurrency is not None:
+            print(
+                "worker: --concurrency needs --queue; without it set"
+                " distributed.poll_concurrency and distributed.deliver_concurrency",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        return run_pair(args.config, args.log_level, args.log_format)
+    return run_node(settings, args.queue, args.concurrency, args.log_level)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policywatch",
@@ -825,6 +857,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "enable"], default="list")
     p.add_argument("name", nargs="?", help="channel name (for enable)")
     p.set_defaults(func=cmd_channels)
+
+    p = with_config(
+        sub.add_parser("scheduler", help="distributed: queue polls and sweeps (leader only)")
+    )
+    p.set_defaults(func=cmd_scheduler)
+
+    p = with_config(
+        sub.add_parser("worker", help="distributed: a Celery worker for polls and deliveries")
+    )
+    p.add_argument("--queue", choices=["poll", "deliver"], help="run one node for this queue only")
+    p.add_argument("--concurrency", type=int, help="processes for that queue's node")
+    p.set_defaults(func=cmd_worker)
     return parser
 
 

@@ -421,6 +421,34 @@ class ClusteringConfig(_Strict):
     max_candidates: int = Field(default=500, ge=1, le=100_000)
 
 
+class DistributedConfig(_Strict):
+    """The Celery + Redis runtime (`policywatch scheduler` and `policywatch worker`).
+
+    Celery messages are hints; the store decides what runs. `visibility_timeout_s` is how long
+    the broker waits before giving an unacknowledged task to another worker: it must exceed
+    `task_time_limit_s`, the hard limit on any task (the soft limit is 90% of it). A delivery
+    task is also never allowed to outlive its lease (`delivery.lease_s`).
+    """
+
+    visibility_timeout_s: DurationS = 3600.0
+    task_time_limit_s: DurationS = 300.0
+    sweep_every: DurationS = 2.0
+    requeue_after_s: DurationS = 60.0
+    leader_ttl_s: DurationS = 10.0
+    poll_concurrency: int = Field(default=2, ge=1, le=64)
+    deliver_concurrency: int = Field(default=4, ge=1, le=256)
+
+    @model_validator(mode="after")
+    def _limits_fit(self) -> DistributedConfig:
+        if self.task_time_limit_s >= self.visibility_timeout_s:
+            raise _FieldFault(
+                ("distributed", "task_time_limit_s"),
+                self.task_time_limit_s,
+                f"less than distributed.visibility_timeout_s ({self.visibility_timeout_s:g}s)",
+            )
+        return self
+
+
 class MetricsConfig(_Strict):
     """The HTTP endpoint serving /metrics, /healthz and /readyz on `bind`:`port` (0: any free
     port, logged). `multiprocess_dir` switches prometheus-client to multiprocess mode for
@@ -509,6 +537,7 @@ class Settings(_Strict):
     feeds: list[FeedConfig] = []
     channels: dict[str, ChannelConfig] = {}
     delivery: DeliveryConfig = DeliveryConfig()
+    distributed: DistributedConfig = DistributedConfig()
     max_age: DurationS | None = None
     workers: int = Field(default=4, ge=1, le=64)
     user_agent: str = "policywatch/0.1 (+https://github.com/policywatch/policywatch)"

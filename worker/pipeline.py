@@ -49,6 +49,8 @@ from worker.sources import mark_done, poll_source
 from worker.store import Store
 
 log = logging.getLogger(__name__)
+# How often a running scheduler enforces `retention.seen` (both runtimes).
+PRUNE_SEEN_EVERY_S = 3600.0
 Clock = Callable[[], datetime]
 # A paced delivery comes back this much after its slot opens, so that the pacer's clock and
 # the store's clock, read a moment apart, agree that the slot is open.
@@ -218,13 +220,13 @@ class Pipeline:
         by_id = {i.id: i for i in items}
         new_ids = self.store.unseen(list(by_id))
         now = self.clock()
-        fresh = set(new_ids)
-        self._touch_seen(feed, [i for i in by_id if i not in fresh], now)
         if not new_ids:
+            self._touch_seen(feed, list(by_id), now)
             return [], []
         scored = [self.relevance.score(by_id[i]) for i in new_ids]
         # Stories, silences, quiet hours, grouping, digests: see worker/routing.py.
         routed = self.router.route(feed, new_ids, scored, now)
+        self._touch_seen(feed, list(by_id), now)
         alerts, created = routed.alerts, routed.deliveries
         self.recorder.scored(feed, len(new_ids))
         self.note_new_items(feed, len(new_ids))
@@ -284,11 +286,12 @@ class Pipeline:
         )
 
     # retention
-    def _touch_seen(self, feed: str, still_carried: Sequence[str], now: datetime) -> None:
+    def _touch_seen(self, feed: str, carried: Sequence[str], now: datetime) -> None:
         # Retention counts from the last poll that carried an item, so an item a feed keeps
-        # for longer than the retention is never forgotten (and never alerted twice).
-        if still_carried and self.settings.retention.seen is not None:
-            self.store.touch_seen(feed, still_carried, now)
+        # for longer than the retention is never forgotten (and never alerted twice); and
+        # what a feed's latest poll carried is kept however long the feed then stays quiet.
+        if carried and self.settings.retention.seen is not None:
+            self.store.touch_seen(feed, carried, now)
 
     def prune_seen(self) -> int:
         """Forget item ids that no poll has carried for `retention.seen`; returns how many."""

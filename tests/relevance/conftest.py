@@ -15,6 +15,7 @@ from worker.sources.items import item_from_mapping
 DEV_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_dev.jsonl"
 BLIND_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_blind.jsonl"
 BLIND2_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_blind2.jsonl"
+BLIND3_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_blind3.jsonl"
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.relevance.conftest import BLIND2_SET, BLIND_SET, DEV_SET
+from tests.relevance.conftest import BLIND2_SET, BLIND3_SET, BLIND_SET, DEV_SET
 from worker.errors import SourceError
 from worker.evaluation import (
     EVAL_TICKERS,
@@ -66,6 +66,16 @@ def test_the_blind_set_clears_its_floor() -> None:
 
 def test_the_second_blind_set_clears_its_floor() -> None:
     report = run_eval(path=BLIND2_SET)
+    assert report["items"] >= 130
+    assert report["overall"]["precision"] >= BLIND2_FLOOR, report["false_alarms"]
+    assert report["overall"]["recall"] >= BLIND2_FLOOR, report["misses"]
+    assert report["policy_event"]["accuracy"] >= BLIND2_FLOOR, report["policy_event_errors"]
+
+
+def test_the_third_blind_set_clears_its_floor() -> None:
+    # Measured unseen at its first run: P 0.937, R 0.908, policy_event 0.962. Its errors have
+    # not been tuned on; keep it that way, so it stays an honest estimate (tests/data/README.md).
+    report = run_eval(path=BLIND3_SET)
     assert report["items"] >= 130
     assert report["overall"]["precision"] >= BLIND2_FLOOR, report["false_alarms"]
     assert report["overall"]["recall"] >= BLIND2_FLOOR, report["misses"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -144,16 +146,19 @@ def test_old_seen_items_are_pruned(store: Store) -> None:
 
 def test_an_item_its_feed_still_carries_is_not_pruned(store: Store) -> None:
     store.record_batch("wire", ["kept", "dropped"], [], [], T0)
+    store.touch_seen("wire", ["kept", "dropped"], T0)
     later = T0 + timedelta(days=40)
-    assert store.touch_seen("wire", ["kept"], later) == 1
     store.record_batch("wire", ["newer"], [], [], later)
+    assert store.touch_seen("wire", ["kept", "newer"], later) == 1  # newer was seen just now
     assert store.prune_seen(T0 + timedelta(days=30)) == 1
     assert store.unseen(["kept", "dropped", "newer"]) == ["dropped"]
 
 
 def test_a_feed_that_stopped_changing_keeps_what_it_last_carried(store: Store) -> None:
     store.record_batch("quiet", ["q1", "q2"], [], [], T0)
+    store.touch_seen("quiet", ["q1", "q2"], T0)  # as the pipeline does after every poll
     store.record_batch("busy", ["b1"], [], [], T0 + timedelta(days=40))
+    store.touch_seen("busy", ["b1"], T0 + timedelta(days=40))
     assert store.prune_seen(T0 + timedelta(days=30)) == 0
     assert store.count_seen() == 3
 
@@ -166,8 +171,11 @@ def test_touching_ignores_items_never_seen(store: Store) -> None:
 
 def test_an_item_carried_by_another_feed_lives_on_through_it(store: Store) -> None:
     store.record_batch("wire", ["shared", "w1"], [], [], T0)
-    store.touch_seen("desk", ["shared"], T0 + timedelta(days=40))
-    store.record_batch("wire", ["w2"], [], [], T0 + timedelta(days=40))
+    store.touch_seen("wire", ["shared", "w1"], T0)
+    later = T0 + timedelta(days=40)
+    store.touch_seen("desk", ["shared"], later)
+    store.record_batch("wire", ["w2"], [], [], later)
+    store.touch_seen("wire", ["w2"], later)
     assert store.prune_seen(T0 + timedelta(days=30)) == 1
     assert store.unseen(["shared", "w1", "w2"]) == ["w1"]
 
@@ -177,6 +185,63 @@ def test_a_disabled_channel_remembers_why(store: Store) -> None:
     assert "410" in store.channel_disabled("desk")
     store.enable_channel("desk")
     assert store.channel_disabled("desk") == ""
+
+
+def test_two_workers_recording_the_same_item_at_once_create_one_delivery(store: Store) -> None:
+    alert = make_alert()
+    barrier = threading.Barrier(8)
+
+    def record() -> list[Delivery]:
+        barrier.wait()
+        return store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: record(), range(8)))
+    assert sorted(len(r) for r in results) == [0] * 7 + [1]
+    assert len(store.list_deliveries()) == 1
+
+
+def test_claim_due_takes_the_earliest_due_first_and_respects_the_limit(store: Store) -> None:
+    alerts = [make_alert(t) for t in ("NVDA", "AMD", "INTC")]
+    rows = [
+        replace(pending(a), next_attempt_at=T0 + timedelta(seconds=n))
+        for n, a in zip((20, 10, 30), alerts, strict=True)
+    ]
+    store.record_batch("wire", ["item-1"], alerts, rows, T0)
+    taken = store.claim_due(T0 + timedelta(seconds=25), lease_s=60, limit=1)
+    assert [d.id for d in taken] == [rows[1].id]
+    assert store.due_ids(T0 + timedelta(seconds=25), 10) == [rows[0].id]
+    assert store.next_due_at() == T0 + timedelta(seconds=20)
+
+
+def test_a_sent_delivery_stays_sent_whatever_a_late_worker_reports(store: Store) -> None:
+    alert = make_alert()
+    did = pending(alert).id
+    store.record_batch("wire", ["item-1"], [alert], [pending(alert)], T0)
+    store.claim(did, T0, 60)
+    store.mark_sent(did, T0 + timedelta(seconds=1))
+    store.mark_failed(did, "timeout", T0 + timedelta(seconds=60))
+    store.mark_dead(did, "gave up")
+    sent = store.get_delivery(did)
+    assert sent is not None and sent.state is DeliveryState.SENT
+    assert sent.sent_at == T0 + timedelta(seconds=1) and sent.lease_until is None
+    assert store.due_ids(T0 + timedelta(days=1), 10) == []
+    assert not store.requeue(did, T0)
+
+
+def test_deliveries_are_listed_newest_first_and_filtered_by_state(store: Store) -> None:
+    alerts = [make_alert(t) for t in ("NVDA", "AMD", "INTC")]
+    rows = [replace(pending(a), created_at=T0 + timedelta(minutes=n)) for n, a in enumerate(alerts)]
+    store.record_batch("wire", ["item-1"], alerts, rows, T0)
+    store.claim(rows[0].id, T0, 60)
+    store.mark_dead(rows[0].id, "HTTP 400")
+    assert [d.id for d in store.list_deliveries()] == [r.id for r in reversed(rows)]
+    assert [d.id for d in store.list_deliveries(limit=1)] == [rows[2].id]
+    assert [d.id for d in store.list_deliveries([DeliveryState.PENDING])] == [
+        rows[2].id,
+        rows[1].id,
+    ]
+    assert [d.id for d in store.list_deliveries([DeliveryState.DEAD])] == [rows[0].id]
 
 
 # routing: stories, holds, marks, silences, locks (worker/routing.py, worker/digests.py)
@@ -457,3 +522,18 @@ def test_disabled_channels_are_listed_with_their_reason_and_time(store: Store) -
     assert all(c.since is not None and c.since >= before - timedelta(seconds=1) for c in listed)
     store.enable_channel("alpha")
     assert [c.name for c in store.list_disabled_channels()] == ["zulu"]
+
+
+def test_two_workers_routing_the_same_item_at_once_create_one_delivery(store: Store) -> None:
+    alert = make_alert()
+    batch = routed([alert], [pending(alert)], members=[make_member("item-1", "evt_1", T0)])
+    barrier = threading.Barrier(8)
+
+    def record() -> list[Delivery]:
+        barrier.wait()
+        return store.record_routed(batch)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: record(), range(8)))
+    assert sorted(len(r) for r in results) == [0] * 7 + [1]
+    assert store.cluster_members(["evt_1"]) == [make_member("item-1", "evt_1", T0)]

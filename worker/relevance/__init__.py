@@ -29,7 +29,7 @@ from worker.relevance.scorer import (
 )
 
 # Cue categories that only matter for how a company is mentioned.
-_MENTION_CUES = frozenset({"passing", "spared", "impact"})
+_MENTION_CUES = frozenset({"passing", "beneficiary", "spared", "impact"})
 
 __all__ = ["Explanation", "Relevance"]
 

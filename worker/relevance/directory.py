@@ -85,6 +85,10 @@ def _company_from_sec(symbol: str, legal: str) -> Company:
     return Company(symbol=symbol, name=name, exact_names=(name,), curated=False)
 
 
+# Languages of the `names_*` fields; a field may be left out when it would repeat the English.
+NAME_LANGUAGES = ("zh", "ja", "ko", "de", "fr", "nl", "es")
+
+
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if not value:
         return ()
@@ -94,7 +98,7 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 def _company_from_yaml(symbol: str, raw: Mapping[str, Any]) -> Company:
     names = [raw.get("name", symbol), *(_as_tuple(raw.get("aliases")))]
     names += [raw.get("legal_name", "")] if raw.get("legal_name") else []
-    for lang in ("zh", "ja", "ko", "de"):
+    for lang in NAME_LANGUAGES:
         names += _as_tuple(raw.get(f"names_{lang}"))
     exact = _as_tuple(raw.get("case_sensitive"))
     # A name listed as case-sensitive must not also match in any case.

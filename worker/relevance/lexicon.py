@@ -8,7 +8,7 @@ from importlib import resources
 
 import yaml
 
-LANGUAGES = ("en", "zh", "ja", "ko", "de")
+LANGUAGES = ("en", "zh", "ja", "ko", "de", "fr", "nl", "es")
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,7 +254,7 @@ class Matcher:
         # ("exportkontroll*" before "export*" on "Exportkontrollen"); the same pattern text
         # in the order its entries were added.
         found.sort()
-        return _settle_caps(_drop_nested_terms([f[5] for f in found]))
+        return _promote_listed(text, _settle_caps(_drop_nested_terms([f[5] for f in found])))
 
     def _candidates(self, text: str, folded: str) -> Iterable[tuple[int, int, _Pattern, int]]:
         """(start, end, pattern, its order among the entries of its text) for every pattern
@@ -396,6 +396,42 @@ def _settle_caps(hits: list[Hit]) -> list[Hit]:
         replace(h, strength=NAME if h.key in named else WEAK) if h.strength == _CAPS else h
         for h in hits
     ]
+
+
+# What separates the names of a list: "Lam, Applied and KLA", "Applied & Tokyo Electron".
+_LIST_SEPARATOR = re.compile(
+    r"\s*(?:,|;|/|&)\s*(?:(?:and|or|et|en|y|und|e)\s+)?|\s+(?:and|or|et|en|y|und|e)\s+"
+)
+
+
+def _promote_listed(text: str, hits: list[Hit]) -> list[Hit]:
+    """A weak name in a list of company names with a strong one ("Lam, Applied and KLA") names
+    its company: a list of names is not where "applied" or "Lam" is an everyday word. Only a
+    weak name of one company is promoted ("HBM" fits several)."""
+    names = [h for h in hits if h.kind != "term"]
+    if not any(h.strength == WEAK for h in names):
+        return hits
+    groups: list[list[Hit]] = []
+    for hit in names:
+        last = groups[-1][-1] if groups else None
+        if last is not None and (
+            hit.start < last.end  # the same span (a name shared by companies)
+            or _LIST_SEPARATOR.fullmatch(text, last.end, hit.start)
+        ):
+            groups[-1].append(hit)
+        else:
+            groups.append([hit])
+    promoted: set[Hit] = set()
+    for group in groups:
+        if len(group) < 2 or all(h.strength == WEAK for h in group):
+            continue
+        for hit in group:
+            same_span = [h for h in group if (h.start, h.end) == (hit.start, hit.end)]
+            if hit.strength == WEAK and len(same_span) == 1:
+                promoted.add(hit)
+    if not promoted:
+        return hits
+    return [replace(h, strength=NAME) if h in promoted else h for h in hits]
 
 
 def _phone_follows(text: str, end: int) -> bool:

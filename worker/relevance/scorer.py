@@ -10,14 +10,17 @@ enforcement, directive) or a consequence is dropped when its sentence is a quest
 Washington tighten chip rules?"), when a negation cue ("do not expect", "no fresh", "analysts
 expect", "unclear whether") ends at most CUE_CHARS before it in its sentence, when a negation
 cue after it closes its sentence (at most TAIL_CHARS left: "New curbs unlikely, analysts say"),
-or when a background cue ("earlier", "existing") ends at most BACKGROUND_CHARS before it. A
-live term counts when anchored:
+when a background cue ("earlier", "existing") ends at most BACKGROUND_CHARS before it, or when
+it sits within CUE_CHARS of goods that are not chips ("arms export licences") in a sentence
+with no chip goods and no chip company. A live term counts when anchored:
   control      always (export-control instruments: Entity List, FDPR, licence requirement)
   sanction     when the item names any chip-world object or chip company at all
   instrument   a chip-world object or chip company, a government body or a country, in its
                sentence ("licences for China")
   action       a chip-world object or a chip company within NEAR_CHARS, in its sentence
   tariff       a chip-world object (not a company) within NEAR_CHARS, in its sentence
+  trade_remedy chip goods (not a trade flow such as "exports") or a chip company within
+               NEAR_CHARS, in its sentence ("dumping probe into US analog chips")
   relax        a control, sanction, instrument or restricting term within NEAR_CHARS, in its
                sentence ("lifts curbs"; not "lifts outlooks")
   measure      a government body, or a country before the term, and a chip-world object or
@@ -58,8 +61,11 @@ Ticker score (0-100):
   presence     30 when the company is named in the title, 22 in the lead, else 10; +4 per further
                mention (up to +12); × 0.7 for names derived from legal names (not curated).
                Weak names ("Applied", "Lam", "HBM") count only beside a strong one, and then
-               only as further mentions; a mention next to a spared cue ("left out", "bought
-               from") does not count at all
+               only as further mentions, unless listed with a strong name ("Lam, Applied and
+               KLA": the matcher counts them as names); a mention next to a spared cue ("left
+               out", "bought from") does not count at all, nor one followed within
+               BENEFIT_CHARS by a beneficiary cue with no evidence between ("Samsung could
+               gain share"), unless the evidence eases a rule
   role         its best mention: +20 in a sentence with counted evidence (+6 when the sentence
                also says the company is hit: "covered", "exposed"; +8 when it is the item's key
                sentence, the one with the most kinds of evidence); else +18 for an impact cue
@@ -67,7 +73,8 @@ Ticker score (0-100):
                and names no chip company (that sentence says whom the headline is about);
                else +8 for evidence within ROLE_NEAR_CHARS characters
   passing      -30 when the company is not in the title and every mention sits in a sentence
-               with a passing cue ("shares of", "rival", "could benefit") and no evidence
+               with a passing or beneficiary cue ("shares of", "rival", "could benefit") and
+               no evidence
 """
 
 from __future__ import annotations
@@ -90,6 +97,7 @@ TAIL_CHARS = 20
 SUBJECT_CHARS = 12
 SUBJECT_POINTS = 12
 SPARED_CHARS = 40
+BENEFIT_CHARS = 80
 ROLE_NEAR_CHARS = 250
 NEGATIVE_FLOOR = -60
 FURTHER_TERM_POINTS = 4
@@ -100,6 +108,7 @@ POLICY_CATEGORIES = (
     "instrument",
     "action",
     "tariff",
+    "trade_remedy",
     "relax",
     "measure",
     "enforcement",
@@ -108,6 +117,8 @@ POLICY_CATEGORIES = (
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
+# What a policy term can be about: goods, and trade flows that say nothing of what is traded.
+OBJECTS = ("object", "flow")
 
 # Punctuation (then closing quotes) before a space or the end, or a line break. Written to
 # start with one character class so the regex engine skips ahead to candidates quickly.
@@ -271,10 +282,17 @@ def assess_event(
                 hit = replace(hit, key="measure")
             converted.append(hit)
         hits = converted
+    target_sentences: dict[int, list[Hit]] = {}
+    for t in targets:
+        target_sentences.setdefault(sentences.index(t.start), []).append(t)
     live: list[Hit] = []
     for hit in hits:
         if hit.key in EVIDENCE_CATEGORIES:
             s = sentences.index(hit.start)
+            goods = _other_goods(hit, raw, s, target_sentences)
+            if goods is not None:
+                notes[hit] = f"about {goods.label!r}, not chips: no chip goods in its sentence"
+                continue
             if sentences.is_question(s):
                 notes[hit] = "in a question: asked, not reported"
                 continue
@@ -292,10 +310,7 @@ def assess_event(
                 continue
         live.append(hit)
     index = _Index(live, sentences)
-    target_sentences: dict[int, list[Hit]] = {}
-    for t in targets:
-        target_sentences.setdefault(sentences.index(t.start), []).append(t)
-    has_domain = bool(targets) or any(h.key == "object" for h in live)
+    has_domain = bool(targets) or any(h.key in OBJECTS for h in live)
 
     anchored: list[Hit] = []
     for hit in live:
@@ -373,6 +388,19 @@ def assess_event(
     return EventAssessment(score, terms, tuple(parts), tuple(counted), tuple(notes.items()))
 
 
+def _other_goods(
+    hit: Hit, raw: _Index, s: int, target_sentences: Mapping[int, list[Hit]]
+) -> Hit | None:
+    """A policy term right beside goods that are not chips ("arms export licences", "exports of
+    weapons"), in a sentence with no chip goods and no chip company: it is about those goods."""
+    if hit.key not in POLICY_CATEGORIES or raw.get(s, "object") or target_sentences.get(s):
+        return None
+    for goods in raw.get(s, "other_goods"):
+        if _near(hit, goods, CUE_CHARS):
+            return goods
+    return None
+
+
 def _actor_in_lead(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Sentences) -> bool:
     """A headline leaves out who acts ("TSMC told to stop..."); the body's first sentence
     names them ("The Commerce Department sent a letter...")."""
@@ -388,7 +416,14 @@ def _state_subject(anchored: Sequence[Hit], states: Sequence[Hit], sentences: Se
     or enforcing verb or a licence ("US curbs", "Beijing lifts", "US licence", "US criminal
     probe"). State measures need a state anyway, and control terms are strong without one."""
     for hit in anchored:
-        if hit.key not in ("action", "relax", "instrument", "enforcement", "directive"):
+        if hit.key not in (
+            "action",
+            "relax",
+            "instrument",
+            "enforcement",
+            "directive",
+            "trade_remedy",
+        ):
             continue
         s = sentences.index(hit.start)
         for state in states:
@@ -409,7 +444,7 @@ def _anchor(
     has_domain: bool,
 ) -> str | None:
     s = sentences.index(hit.start)
-    objects = index.get(s, "object")
+    objects = index.get(s, *OBJECTS)
     targets = target_sentences.get(s, [])
     # A government body anywhere in the sentence, or a country before the term (its subject:
     # "China tells...", "Japan to require..."; not "Huang urges Japan...").
@@ -430,6 +465,11 @@ def _anchor(
     if hit.key == "tariff":
         # A duty is on goods: chips must be what it taxes, not a company that also sells washers.
         return "tariff on chips" if any(_near(hit, o, NEAR_CHARS) for o in objects) else None
+    if hit.key == "trade_remedy":
+        # A dumping or subsidy case is a trade measure when chips are the goods it is about
+        # ("dumping probe into US analog chips"), not when they are steel or solar panels.
+        chips = [*index.get(s, "object"), *targets]
+        return "trade remedy on chips" if any(_near(hit, o, NEAR_CHARS) for o in chips) else None
     if hit.key == "relax":
         # Easing verbs take a rule as their object ("lifts curbs"), not a product ("lifts
         # outlooks" is not policy).
@@ -451,6 +491,7 @@ _MISSING = {
     "action": f"no object or company within {NEAR_CHARS} characters",
     "relax": f"no rule, licence or restriction within {NEAR_CHARS} characters",
     "tariff": f"no chip goods within {NEAR_CHARS} characters",
+    "trade_remedy": f"no chip goods or chip company within {NEAR_CHARS} characters",
     "measure": "needs a government and a chip target in its sentence",
     "enforcement": "no chip-world object or other policy term in its sentence",
     "directive": "no chip-world object or other policy term in its sentence",
@@ -477,6 +518,7 @@ def _evidence_parts(
         ("action", "restricting action on an object"),
         ("relax", "easing or undoing of a rule"),
         ("tariff", "tariff on chips"),
+        ("trade_remedy", "anti-dumping or anti-subsidy case on chips"),
     ):
         terms = {h.label.lower() for h in anchored if h.key == category}
         if terms:
@@ -555,10 +597,13 @@ def assess_ticker(
     evidence_index = shared.evidence_index
     parts: list[tuple[str, int]] = [("event", round(event.score * 0.4))]
 
+    eased = any(h.key == "relax" for h in event.evidence)
     counted = []
     for m in mentions:
         s = sentences.index(m.start)
         if any(_near(m, c, SPARED_CHARS) for c in cue_index.get(s, "spared")):
+            continue
+        if not eased and _beneficiary(m, cue_index.get(s, "beneficiary"), event.evidence):
             continue
         counted.append(m)
     if len(counted) < len(mentions):
@@ -603,7 +648,7 @@ def assess_ticker(
         if points > role:
             best, role, role_label = m, points, label
         if m.start >= sentences.title_len:
-            passing.append(bool(cue_index.get(s, "passing")) and not in_sentence)
+            passing.append(bool(cue_index.get(s, "passing", "beneficiary")) and not in_sentence)
     if role:
         parts.append((role_label, role))
     in_title = any(m.start < sentences.title_len for m in strong)
@@ -613,6 +658,21 @@ def assess_ticker(
     names = tuple(dict.fromkeys(m.label for m in counted))
     snippet = make_evidence(sentences, best.start)
     return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
+
+
+def _beneficiary(mention: Hit, cues: Sequence[Hit], evidence: Sequence[Hit]) -> bool:
+    """Whether the company is said to gain from the rule ("Samsung and SK Hynix edged up on bets
+    they could fill the gap"; "winners include AMD"): a rival of its target. The cue follows the
+    name within BENEFIT_CHARS with no evidence between them, or just precedes it."""
+    for cue in cues:
+        if cue.end <= mention.start:
+            if mention.start - cue.end <= SPARED_CHARS:
+                return True
+        elif cue.start - mention.end <= BENEFIT_CHARS and not any(
+            mention.end <= e.start < cue.start for e in evidence
+        ):
+            return True
+    return False
 
 
 def _headline_sentence(

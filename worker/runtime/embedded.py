@@ -23,7 +23,7 @@ from worker.errors import ConfigError, ConfigProblem
 from worker.feed_health import feed_health, report_changes
 from worker.health import Ticker, scheduler_heartbeat
 from worker.models import DeliveryState, Heartbeat
-from worker.pipeline import DeliveryOutcome, Pipeline, PollOutcome
+from worker.pipeline import PRUNE_SEEN_EVERY_S, DeliveryOutcome, Pipeline, PollOutcome
 from worker.politeness import interleave_by_host, phase_s
 from worker.recorder import NULL_RECORDER, Recorder
 from worker.runtime.digest_jobs import schedule_digest_jobs
@@ -33,7 +33,6 @@ from worker.store import Store, open_store
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_WAIT_S = 5.0
-PRUNE_EVERY_S = 3600.0  # how often `retention.seen` is enforced while running
 DRAIN_POLLS_S = 60.0  # on stop, how long polls in flight may take to finish
 # Failing and silent feeds are looked for this long after start, then this often.
 HEALTH_CHECK_FIRST_S = 60.0
@@ -219,7 +218,7 @@ class EmbeddedRuntime:
             )
         scheduler.add_job(
             self._prune_job,
-            IntervalTrigger(seconds=PRUNE_EVERY_S),
+            IntervalTrigger(seconds=PRUNE_SEEN_EVERY_S),
             id="prune-seen",
             name="forget old seen items",
             next_run_time=now,

@@ -4,10 +4,12 @@ Both backends (SQLite, Redis) keep the same semantics:
 - `record_batch` is atomic and idempotent: an alert or delivery whose id already exists is
   left alone, and only deliveries created by this call are returned (so only one caller
   enqueues them, however many processed the same item at once).
-- `touch_seen` marks already-seen items as carried by `feed` at `now` (ids never seen are
-  ignored). `prune_seen(before)` forgets items last carried before `before`, except those
-  their feed carried at its latest poll with items: a feed that stopped changing (or could not
-  be fetched) for longer than the retention must not repeat its items when it changes again.
+- `touch_seen(feed, ids, now)` marks seen items as carried by `feed` at `now` (ids never seen
+  are ignored); the pipeline calls it after each poll with items, for all of them, new ones
+  included. `prune_seen(before)` forgets items last carried before `before`, except those
+  their feed carried at its latest touch: a feed that stopped changing (or could not be
+  fetched) for longer than the retention must not repeat its items when it changes again.
+  Seen items never touched are forgotten by time alone.
 - `count_deliveries` counts deliveries by (channel, state); `oldest_pending_at` is the
   `created_at` of the oldest delivery not yet SENT or DEAD (PENDING, SENDING or FAILED), None
   when there is none. `record_heartbeat` keeps the latest beat per component.

@@ -2,13 +2,15 @@
 
 The bounded automaton (word boundaries built into the keys, for texts without CJK) must find
 the same occurrences as checking each candidate's neighbours; the per-item TickerContext
-must score every ticker as computing everything per ticker does.
+must score every ticker as computing everything per ticker does; the regexes rewritten for
+speed must match what their plain forms match.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 
 from tests.relevance.conftest import BLIND_SET, DEV_SET
@@ -94,3 +96,36 @@ def test_one_shared_ticker_context_scores_every_ticker_as_computing_it_each_time
             assert alone == with_shared
             compared += 1
     assert compared > 100
+
+
+def test_sentence_ends_and_questions_read_as_their_plain_definitions() -> None:
+    from worker.relevance.scorer import _SENTENCE_END
+
+    plain_end = re.compile(r"[.!?。！？…]+[\"'”’)]*(?:\s|$)|[\n\r]")
+    rng = random.Random(5)
+    alphabet = ".!?。！？…\n\r\"'”’) \tAa9é"
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert [m.span() for m in _SENTENCE_END.finditer(text)] == [
+            m.span() for m in plain_end.finditer(text)
+        ], text
+        sentences = Sentences.of(text, 0)
+        for index in range(len(sentences.ends) + 1):
+            end = sentences.ends[index] if index < len(sentences.ends) else len(text)
+            plain = text[:end].rstrip().rstrip("\"'”’)").endswith(("?", "？"))
+            assert sentences.is_question(index) == plain, text
+
+
+def test_a_bare_symbol_before_a_noun_is_found_as_before() -> None:
+    from worker.relevance.matcher import _BARE_SYMBOL_NOUN
+
+    plain = re.compile(
+        r"(?<=[A-Z0-9]) (?i:chips?|shares?|stock|products?|processors?|memory|gpus?)\b"
+    )
+    rng = random.Random(6)
+    words = ["MU", "NVDA", "on", "ON", " ", "chips", "CHIP", "shares", "Stock", "gpus", "x", "9"]
+    for _ in range(20000):
+        text = "".join(rng.choice(words) + rng.choice(["", " ", "  ", "-"]) for _ in range(8))
+        assert [m.span() for m in _BARE_SYMBOL_NOUN.finditer(text)] == [
+            m.span() for m in plain.finditer(text)
+        ], text

@@ -13,9 +13,10 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.channels.factories import DELIVERY_ID, closed_port, make_alert, make_notification
 from tests.support.receivers import HttpReceiver, Reply
-from worker.channels.webhook import WebhookChannel, parse_retry_after
+from worker.channels.webhook import WebhookChannel
 from worker.config import WebhookChannelConfig
 from worker.errors import ConfigError, DeliveryError, TargetGoneError
+from worker.retry_after import parse_retry_after
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 SECRET_PATH = "/in/hooks/3f9c-very-secret-token"

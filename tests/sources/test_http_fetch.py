@@ -19,8 +19,9 @@ from tests.support.feedserver import FeedServer, Reply
 from worker.config import FeedConfig
 from worker.errors import FetchError
 from worker.models import FeedState
+from worker.retry_after import parse_retry_after
 from worker.sources import poll_source
-from worker.sources.http import fetch, parse_retry_after
+from worker.sources.http import fetch
 
 MakeFeed = Callable[..., FeedConfig]
 LAST_MODIFIED = "Mon, 02 Dec 2024 20:04:05 GMT"

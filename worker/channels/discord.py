@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from worker.channels.webhook import (
     USER_AGENT,
     HttpAnswer,
-    parse_retry_after,
     post,
     raise_for_answer,
 )
@@ -25,6 +24,7 @@ from worker.config import DiscordChannelConfig
 from worker.errors import ConfigError, ConfigProblem, DeliveryError
 from worker.models import Notification
 from worker.rendering import AlertView, clean_text, isoformat_utc, summary_line, truncate_chars
+from worker.retry_after import parse_retry_after
 
 CONTENT_MAX_CHARS = 2000
 MAX_EMBEDS = 10

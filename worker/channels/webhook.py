@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import functools
 import hashlib
 import hmac
 import json
-import math
 import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,6 +25,7 @@ from worker.config import WebhookChannelConfig
 from worker.errors import ConfigError, ConfigProblem, DeliveryError, TargetGoneError
 from worker.models import Notification
 from worker.rendering import AlertView
+from worker.retry_after import parse_retry_after
 
 WEBHOOK_VERSION = "1"
 USER_AGENT = "policywatch/0.1"
@@ -43,26 +41,6 @@ class HttpAnswer:
     reason: str
     headers: httpx.Headers
     body: bytes
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds to wait: delay-seconds or an HTTP date; None when absent or bad."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 @functools.cache

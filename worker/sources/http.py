@@ -18,14 +18,13 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
 from worker.config import FeedConfig
 from worker.errors import FetchError
 from worker.models import FeedState
+from worker.retry_after import parse_retry_after
 
 MAX_REDIRECTS = 5
 DEFAULT_MAX_BYTES = 5_000_000
@@ -99,22 +98,6 @@ def fetch(
     raise FetchError(
         f"{feed.url}: more than {MAX_REDIRECTS} redirects (last to {url})", retryable=False
     )
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds from now: delay-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _request_headers(feed: FeedConfig, state: FeedState | None, user_agent: str) -> dict[str, str]:

@@ -154,6 +154,6 @@ retention: {{seen: 30d}}
     assert result.returncode == 0, result.stderr
     store = SqliteStore(db)
     try:
-        assert store.unseen(["gone-1", "gone-2", "fresh-1"]) == ["gone-1", "gone-2"]
+        assert store.unseen(["gone-1", "gone-2", "wire:fresh-1"]) == ["gone-1", "gone-2"]
     finally:
         store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from tests.relevance.support import alerted
@@ -57,7 +58,9 @@ EXPECTED: dict[str, set[str] | None] = {
 def bundled_items() -> list[Item]:
     items: list[Item] = []
     for name in ("wire-tech.rss.xml", "policy-desk.atom.xml"):
-        items += parse_feed((NEWS / name).read_bytes(), name).items
+        # The feed's name namespaces bare guids; these tests know items by their guids.
+        parsed = parse_feed((NEWS / name).read_bytes(), name).items
+        items += [replace(i, id=i.id.removeprefix(f"{name}:")) for i in parsed]
     items += parse_jsonl((NEWS / "extra.jsonl").read_bytes(), "extra").items
     return items
 

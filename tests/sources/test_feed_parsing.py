@@ -16,7 +16,7 @@ def test_an_rss_feed_becomes_items_with_plain_text_and_utc_dates() -> None:
     parsed = parse_feed(RSS_20, "wire")
 
     first, second, third = parsed.items
-    assert first.id == "tdw-2024-12-02-001"
+    assert first.id == "wire:tdw-2024-12-02-001"  # a bare guid is unique within its feed
     assert first.title == "Commerce adds 140 entities to the Entity List"
     assert first.summary == "The BIS rule covers HBM & tools."
     assert first.content == "Full text: semiconductor manufacturing equipment."

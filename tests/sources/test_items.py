@@ -126,3 +126,20 @@ def test_mojibake_is_repaired_and_real_accents_are_left_alone() -> None:
 
 def test_control_characters_are_dropped_and_whitespace_collapsed() -> None:
     assert clean_text("Nvi\x00dia\x07 \n\n\x0c H20\ufeff") == "Nvidia H20"
+
+
+def test_a_bare_guid_is_only_unique_within_its_feed() -> None:
+    from worker.sources.feed import parse_feed
+
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b'<item><guid isPermaLink="false">1234</guid><title>%s</title></item>'
+        b"</channel></rss>"
+    )
+    one = parse_feed(rss % b"US curbs chip exports", "wire").items[0]
+    other = parse_feed(rss % b"Japan adds tool controls", "desk").items[0]
+    again = parse_feed(rss % b"US curbs chip exports", "wire").items[0]
+    assert one.id != other.id
+    assert one.id == again.id == "wire:1234"
+    url_guid = rss.replace(b">1234<", b">https://example.com/a<") % b"x"
+    assert parse_feed(url_guid, "wire").items[0].id == "https://example.com/a"

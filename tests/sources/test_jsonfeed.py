@@ -66,7 +66,7 @@ def test_content_text_is_preferred_and_date_modified_stands_in_for_a_missing_dat
 
     (item,) = parse_json_feed(json_feed(story, version="1"), "trade").items
 
-    assert item.id == "42"  # JSON Feed 1.0 allowed numbers
+    assert item.id == "trade:42"  # JSON Feed 1.0 allowed numbers; a bare id is the feed's own
     assert item.content == "Plain words."
     assert item.published == datetime(2025, 4, 16, tzinfo=UTC)
 
@@ -105,7 +105,7 @@ def test_a_bad_item_is_skipped_or_repaired_with_a_warning_and_the_others_kept() 
 
     parsed = parse_json_feed(body, "trade")
 
-    assert [i.id for i in parsed.items] == ["ok", STORY["id"]]
+    assert [i.id for i in parsed.items] == ["trade:ok", STORY["id"]]
     assert parsed.items[0].published is None
     assert parsed.warnings == [
         "item 1 skipped: got a JSON str; expected an object",

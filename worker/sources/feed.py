@@ -182,7 +182,7 @@ def _item_from_entry(entry: Any, source: str, feed_language: str) -> Item | None
         source=source,
         language=language or feed_language,
     )
-    return replace(item, id=item_identity(guid, link, title, item.body))
+    return replace(item, id=item_identity(guid, link, title, item.body, namespace=source))
 
 
 def _text(entry: Any, key: str) -> str:

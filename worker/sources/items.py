@@ -95,11 +95,16 @@ def safe_link(link: str) -> str:
     return link if scheme in _DEFAULT_PORTS and "://" in link else ""
 
 
-def item_identity(guid: str, link: str, title: str, text: str) -> str:
+def item_identity(guid: str, link: str, title: str, text: str, namespace: str = "") -> str:
     """An item's stable id: its guid, else its canonical link, else "sha256:" + a hash of its
-    title and text."""
-    if guid.strip():
-        return guid.strip()
+    title and text.
+
+    A guid that is not globally unique by its form (no scheme or colon, such as "1234") is
+    only unique within its feed: it is prefixed with `namespace` (the feed's name), so that
+    item 1234 of one feed never hides item 1234 of another in the seen store."""
+    guid = guid.strip()
+    if guid:
+        return f"{namespace}:{guid}" if namespace and ":" not in guid else guid
     if link.strip():
         return canonical_link(link)
     digest = hashlib.sha256(f"{title.strip()}\x1f{text.strip()}".encode()).hexdigest()

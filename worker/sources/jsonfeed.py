@@ -119,7 +119,7 @@ def _item(entry: object, source: str, language: str, base: str) -> tuple[Item, s
         source=source,
         language=_string(entry, "language") or language,
     )
-    return replace(item, id=item_identity(guid, link, title, item.body)), note
+    return replace(item, id=item_identity(guid, link, title, item.body, namespace=source)), note
 
 
 def _untitled(text: str) -> str:

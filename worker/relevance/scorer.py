@@ -115,6 +115,9 @@ POLICY_CATEGORIES = (
     "directive",
 )
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
+# As sets, for the membership tests run for every hit.
+_POLICY = frozenset(POLICY_CATEGORIES)
+_EVIDENCE = frozenset(EVIDENCE_CATEGORIES)
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
 # What a policy term can be about: goods, and trade flows that say nothing of what is traded.
@@ -286,35 +289,47 @@ def assess_event(
     for t in targets:
         target_sentences.setdefault(sentences.index(t.start), []).append(t)
     live: list[Hit] = []
+    index_of = sentences.index
+    questions: dict[int, bool] = {}
     for hit in hits:
-        if hit.key in EVIDENCE_CATEGORIES:
-            s = sentences.index(hit.start)
-            goods = _other_goods(hit, raw, s, target_sentences)
-            if goods is not None:
-                notes[hit] = f"about {goods.label!r}, not chips: no chip goods in its sentence"
-                continue
-            if sentences.is_question(s):
+        if hit.key in _EVIDENCE:
+            s = index_of(hit.start)
+            # The hit's own sentence is in the index (it is one of `hits`), so this is its
+            # categories; most sentences have no cue at all, so test before looking further.
+            cats = raw.by_sentence[s]
+            if hit.key in _POLICY and "other_goods" in cats:
+                goods = _other_goods(hit, raw, s, target_sentences)
+                if goods is not None:
+                    notes[hit] = f"about {goods.label!r}, not chips: no chip goods in its sentence"
+                    continue
+            question = questions.get(s)
+            if question is None:
+                question = questions[s] = sentences.is_question(s)
+            if question:
                 notes[hit] = "in a question: asked, not reported"
                 continue
-            cue = _cue_before(hit, raw.get(s, "negation", "no_news"), CUE_CHARS)
-            if cue is not None:
-                notes[hit] = f"negated by {cue.label!r}"
-                continue
-            cue = _closing_cue(hit, raw.get(s, "negation"), sentences)
-            if cue is not None:
-                notes[hit] = f"hedged by {cue.label!r} at the end of its sentence"
-                continue
-            cue = _cue_before(hit, raw.get(s, "background"), BACKGROUND_CHARS)
-            if cue is not None:
-                notes[hit] = f"background ({cue.label!r})"
-                continue
+            negation = cats.get("negation", [])
+            if negation or "no_news" in cats:
+                cue = _cue_before(hit, negation + cats.get("no_news", []), CUE_CHARS)
+                if cue is not None:
+                    notes[hit] = f"negated by {cue.label!r}"
+                    continue
+                cue = _closing_cue(hit, negation, sentences)
+                if cue is not None:
+                    notes[hit] = f"hedged by {cue.label!r} at the end of its sentence"
+                    continue
+            if "background" in cats:
+                cue = _cue_before(hit, cats["background"], BACKGROUND_CHARS)
+                if cue is not None:
+                    notes[hit] = f"background ({cue.label!r})"
+                    continue
         live.append(hit)
     index = _Index(live, sentences)
     has_domain = bool(targets) or any(h.key in OBJECTS for h in live)
 
     anchored: list[Hit] = []
     for hit in live:
-        if hit.key not in POLICY_CATEGORIES:
+        if hit.key not in _POLICY:
             continue
         why = _anchor(hit, index, target_sentences, sentences, has_domain)
         if why is None:
@@ -443,16 +458,17 @@ def _anchor(
     sentences: Sentences,
     has_domain: bool,
 ) -> str | None:
+    # Control and sanction terms need nothing from their sentence: answer before looking.
+    if hit.key == "control":
+        return "control term"
+    if hit.key == "sanction":
+        return "trade weapon in a chip story" if has_domain else None
     s = sentences.index(hit.start)
     objects = index.get(s, *OBJECTS)
     targets = target_sentences.get(s, [])
     # A government body anywhere in the sentence, or a country before the term (its subject:
     # "China tells...", "Japan to require..."; not "Huang urges Japan...").
     state = index.get(s, *GOVERNMENT) or [c for c in index.get(s, "country") if c.end <= hit.start]
-    if hit.key == "control":
-        return "control term"
-    if hit.key == "sanction":
-        return "trade weapon in a chip story" if has_domain else None
     if hit.key == "instrument":
         # "licences for China": a rule or licence about a country is about trade.
         if objects or targets or state or index.get(s, "country"):

@@ -575,6 +575,11 @@ class TickerContext:
     evidence_index: _Index
     key: set[int]
     headline: int | None
+    # Sentences with counted evidence (not only a government body), with an impact cue, and
+    # with a passing or beneficiary cue: every ticker asks these of every mention.
+    evidence_sentences: frozenset[int] = frozenset()
+    impact_sentences: frozenset[int] = frozenset()
+    passing_sentences: frozenset[int] = frozenset()
 
     @classmethod
     def of(
@@ -584,12 +589,23 @@ class TickerContext:
         sentences: Sentences,
         title_targets: bool = False,
     ) -> TickerContext:
+        cue_index = _Index(cues, sentences)
+        evidence_index = _Index(event.evidence, sentences)
         return cls(
-            _Index(cues, sentences),
-            _Index(event.evidence, sentences),
+            cue_index,
+            evidence_index,
             _key_sentences(event.evidence, sentences),
             _headline_sentence(event, sentences, title_targets),
+            _sentences_with(evidence_index, EVIDENCE_CATEGORIES),
+            _sentences_with(cue_index, ("impact",)),
+            _sentences_with(cue_index, ("passing", "beneficiary")),
         )
+
+
+def _sentences_with(index: _Index, categories: Sequence[str]) -> frozenset[int]:
+    return frozenset(
+        s for s, cats in index.by_sentence.items() if any(c in cats for c in categories)
+    )
 
 
 def assess_ticker(
@@ -609,18 +625,19 @@ def assess_ticker(
     if all(m.strength == WEAK for m in mentions):
         return None
     shared = context or TickerContext.of(event, cues, sentences, title_targets)
-    cue_index = shared.cue_index
-    evidence_index = shared.evidence_index
+    cues_of = shared.cue_index.by_sentence.get
+    index_of = sentences.index
     parts: list[tuple[str, int]] = [("event", round(event.score * 0.4))]
 
     eased = any(h.key == "relax" for h in event.evidence)
     counted = []
     for m in mentions:
-        s = sentences.index(m.start)
-        if any(_near(m, c, SPARED_CHARS) for c in cue_index.get(s, "spared")):
-            continue
-        if not eased and _beneficiary(m, cue_index.get(s, "beneficiary"), event.evidence):
-            continue
+        cats = cues_of(index_of(m.start))
+        if cats:  # most mentions sit in a sentence with no cue
+            if any(_near(m, c, SPARED_CHARS) for c in cats.get("spared", ())):
+                continue
+            if not eased and _beneficiary(m, cats.get("beneficiary", ()), event.evidence):
+                continue
         counted.append(m)
     if len(counted) < len(mentions):
         parts.append((f"{len(mentions) - len(counted)} mention(s) as spared or not the target", 0))
@@ -645,10 +662,13 @@ def assess_ticker(
     headline = shared.headline
     best, role, role_label = first, 0, ""
     passing = []
+    evidence_sentences = shared.evidence_sentences
+    impact_sentences = shared.impact_sentences
+    passing_sentences = shared.passing_sentences
     for m in strong:
-        s = sentences.index(m.start)
-        in_sentence = evidence_index.get(s, *EVIDENCE_CATEGORIES)
-        impact = cue_index.get(s, "impact")
+        s = index_of(m.start)
+        in_sentence = s in evidence_sentences
+        impact = s in impact_sentences
         if in_sentence:
             points = 20 + (6 if impact else 0) + (8 if s in key else 0)
             label = "in a sentence with policy evidence" + (" and an impact cue" if impact else "")
@@ -664,7 +684,7 @@ def assess_ticker(
         if points > role:
             best, role, role_label = m, points, label
         if m.start >= sentences.title_len:
-            passing.append(bool(cue_index.get(s, "passing", "beneficiary")) and not in_sentence)
+            passing.append(s in passing_sentences and not in_sentence)
     if role:
         parts.append((role_label, role))
     in_title = any(m.start < sentences.title_len for m in strong)

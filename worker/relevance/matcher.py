@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 import ahocorasick
 
@@ -118,6 +118,14 @@ class _Pattern:
     strength: str
     exact: str  # non-empty: the text must match this exactly (case-sensitive)
     prefix: bool  # a trailing * : no right word boundary needed
+    # Derived, for the scan's hot loop: -len(label), and whether a hit is the occurrence
+    # itself (neither exact nor prefix: no case check, no word ending to extend over).
+    neg_len: int = field(init=False, compare=False)
+    plain: bool = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "neg_len", -len(self.label))
+        object.__setattr__(self, "plain", not self.exact and not self.prefix)
 
 
 def _is_cjk(ch: str) -> bool:
@@ -234,22 +242,13 @@ class Matcher:
         # plain tuples; a Hit is made only for the rows that survive nesting (about two in
         # three): building frozen dataclasses was a tenth of the scoring time.
         rows: list[_Row] = []
-        add = rows.append
         if not self._empty:
             folded = fold(text)
-            size = len(text)
-            caps_words = self._caps_words
-            for start, end, p, order in self._candidates(text, folded):
-                strength = p.strength
-                if p.exact:
-                    if not _exact_ok(text, start, end, p.exact):
-                        continue
-                    if (p.key, text[start:end]) in caps_words and _in_caps_passage(
-                        text, start, end
-                    ):
-                        strength = _CAPS
-                stop = _word_end(text, end, size) if p.prefix else end
-                add((start, -stop, -len(p.label), order, len(rows), p.kind, p.key, strength))
+            if _HIGH.search(text) is None:
+                rows = self._bounded_rows(text, folded)
+            else:
+                rows = self._checked_rows(text, folded)
+        add = rows.append
         for h in self._symbol_hits(text):
             add(
                 (
@@ -273,41 +272,57 @@ class Matcher:
         ]
         return _promote_listed(text, _settle_caps(hits))
 
-    def _candidates(self, text: str, folded: str) -> Iterable[tuple[int, int, _Pattern, int]]:
-        """(start, end, pattern, its order among the entries of its text) for every pattern
-        occurrence on the word boundaries it needs."""
-        if _HIGH.search(text) is None:
-            return self._bounded_candidates(folded)
-        return self._checked_candidates(text, folded)
-
-    def _bounded_candidates(self, folded: str) -> list[tuple[int, int, _Pattern, int]]:
-        """Candidates of a text without characters from U+2E80 up: see _bounded_automaton."""
+    def _bounded_rows(self, text: str, folded: str) -> list[_Row]:
+        """The rows of a text without characters from U+2E80 up: see _bounded_automaton.
+        The scan's hot loop: a plain pattern's occurrence (neither case-sensitive nor a
+        prefix; most of them) becomes its row right here."""
         if folded.isascii():
             mapped = folded.translate(_ASCII_NON_WORD)
         else:
             mapped = _NON_WORD.sub(" ", folded)
-        found: list[tuple[int, int, _Pattern, int]] = []
-        add = found.append
+        rows: list[_Row] = []
+        add = rows.append
         for end_index, entries in self._bounded.iter(f" {mapped} "):
             for p, order, core, right, check in entries:
                 end = end_index - right
                 start = end - len(core)
                 if check and folded[start:end] != core:
                     continue  # the same words around other punctuation
-                add((start, end, p, order))
-        return found
+                if p.plain:
+                    add((start, -end, p.neg_len, order, len(rows), p.kind, p.key, p.strength))
+                else:
+                    row = self._row(text, start, end, p, order, len(rows))
+                    if row is not None:
+                        add(row)
+        return rows
 
-    def _checked_candidates(
-        self, text: str, folded: str
-    ) -> Iterator[tuple[int, int, _Pattern, int]]:
-        """Candidates of any text: every occurrence, then each one's boundaries checked."""
+    def _checked_rows(self, text: str, folded: str) -> list[_Row]:
+        """The rows of any text: every occurrence, then each one's boundaries checked."""
         size = len(text)
+        rows: list[_Row] = []
         for end_index, entries in self._automaton.iter(folded):
             end = end_index + 1
             for order, p in enumerate(entries):
                 start = end - len(p.label)
                 if _boundary_ok(text, start, end, size, p.prefix, p.label):
-                    yield start, end, p, order
+                    row = self._row(text, start, end, p, order, len(rows))
+                    if row is not None:
+                        rows.append(row)
+        return rows
+
+    def _row(
+        self, text: str, start: int, end: int, p: _Pattern, order: int, seq: int
+    ) -> _Row | None:
+        """The row of pattern `p` found at [start, end) on its word boundaries; None when its
+        case does not fit (see _exact_ok)."""
+        strength = p.strength
+        if p.exact:
+            if not _exact_ok(text, start, end, p.exact):
+                return None
+            if (p.key, text[start:end]) in self._caps_words and _in_caps_passage(text, start, end):
+                strength = _CAPS
+        stop = _word_end(text, end, len(text)) if p.prefix else end
+        return (start, -stop, p.neg_len, order, seq, p.kind, p.key, strength)
 
     def _symbol_hits(self, text: str) -> Iterable[Hit]:
         for m in _CASHTAG.finditer(text):

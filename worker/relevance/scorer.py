@@ -165,6 +165,8 @@ class Sentences:
     # index(pos): the number of the sentence holding `pos`. Scoring asks this hundreds of
     # times per item, so it is bisect itself (a C call), not a method around it.
     index: Callable[[int], int] = field(init=False, repr=False, compare=False)
+    # Each sentence's text on one line, by its start: make_evidence asks once per ticker.
+    lines: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index", partial(bisect.bisect_right, self.ends))
@@ -522,7 +524,12 @@ def _evidence_parts(
     anchored: Sequence[Hit], weights: Mapping[str, int], parts: list[tuple[str, int]]
 ) -> None:
     kinds: list[tuple[int, str]] = []
-    controls = {h.label.lower() for h in anchored if h.key in ("control", "sanction")}
+    # The distinct terms of each category, in one pass (control and sanction together).
+    distinct: dict[str, set[str]] = {}
+    for h in anchored:
+        key = "control" if h.key == "sanction" else h.key
+        distinct.setdefault(key, set()).add(h.label.lower())
+    controls = distinct.get("control", set())
     if controls:
         extra = 8 * (min(len(controls), 3) - 1)
         kinds.append((weights["control"] + extra, f"control terms ({len(controls)})"))
@@ -536,7 +543,7 @@ def _evidence_parts(
         ("tariff", "tariff on chips"),
         ("trade_remedy", "anti-dumping or anti-subsidy case on chips"),
     ):
-        terms = {h.label.lower() for h in anchored if h.key == category}
+        terms = distinct.get(category, set())
         if terms:
             extra = FURTHER_TERM_POINTS * (min(len(terms), 3) - 1)
             kinds.append((weights[category] + extra, f"{label} ({len(terms)})" if extra else label))
@@ -580,6 +587,7 @@ class TickerContext:
     evidence_sentences: frozenset[int] = frozenset()
     impact_sentences: frozenset[int] = frozenset()
     passing_sentences: frozenset[int] = frozenset()
+    evidence_starts: tuple[int, ...] = ()  # sorted
 
     @classmethod
     def of(
@@ -599,12 +607,13 @@ class TickerContext:
             _sentences_with(evidence_index, EVIDENCE_CATEGORIES),
             _sentences_with(cue_index, ("impact",)),
             _sentences_with(cue_index, ("passing", "beneficiary")),
+            tuple(sorted(h.start for h in event.evidence)),
         )
 
 
 def _sentences_with(index: _Index, categories: Sequence[str]) -> frozenset[int]:
     return frozenset(
-        s for s, cats in index.by_sentence.items() if any(c in cats for c in categories)
+        s for s, cats in index.by_sentence.items() if not cats.keys().isdisjoint(categories)
     )
 
 
@@ -665,6 +674,7 @@ def assess_ticker(
     evidence_sentences = shared.evidence_sentences
     impact_sentences = shared.impact_sentences
     passing_sentences = shared.passing_sentences
+    evidence_starts = shared.evidence_starts
     for m in strong:
         s = index_of(m.start)
         in_sentence = s in evidence_sentences
@@ -677,7 +687,7 @@ def assess_ticker(
             points, label = 18, "in a sentence saying it is affected"
         elif s == headline:
             points, label = 20, "in the first sentence under a headline with the evidence"
-        elif any(abs(e.start - m.start) <= ROLE_NEAR_CHARS for e in event.evidence):
+        elif _any_within(evidence_starts, m.start, ROLE_NEAR_CHARS):
             points, label = 8, f"policy evidence within {ROLE_NEAR_CHARS} characters"
         else:
             points, label = 0, ""
@@ -694,6 +704,12 @@ def assess_ticker(
     names = tuple(dict.fromkeys(m.label for m in counted))
     snippet = make_evidence(sentences, best.start)
     return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
+
+
+def _any_within(starts: Sequence[int], pos: int, chars: int) -> bool:
+    """Whether any of the sorted `starts` is at most `chars` from `pos`."""
+    i = bisect.bisect_left(starts, pos - chars)
+    return i < len(starts) and starts[i] <= pos + chars
 
 
 def _beneficiary(mention: Hit, cues: Sequence[Hit], evidence: Sequence[Hit]) -> bool:
@@ -742,8 +758,9 @@ def _key_sentences(evidence: Sequence[Hit], sentences: Sentences) -> set[int]:
 def make_evidence(sentences: Sentences, pos: int, limit: int = 280) -> str:
     """The sentence around `pos`, trimmed to `limit` characters, on one line."""
     start, end = sentences.bounds(pos)
-    text = sentences.text
-    snippet = " ".join(text[start:end].split())
+    snippet = sentences.lines.get(start)
+    if snippet is None:
+        snippet = sentences.lines[start] = " ".join(sentences.text[start:end].split())
     if len(snippet) <= limit:
         return snippet
     rel = max(0, pos - start - limit // 3)

@@ -82,7 +82,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
 from worker.relevance.matcher import WEAK, Hit
@@ -284,7 +284,7 @@ def assess_event(
         for hit in hits:
             if hit.key == "antitrust":
                 notes[hit] = "antitrust case in the trade dispute: counted as a state measure"
-                hit = replace(hit, key="measure")
+                hit = hit._replace(key="measure")
             converted.append(hit)
         hits = converted
     target_sentences: dict[int, list[Hit]] = {}

@@ -223,10 +223,21 @@ class _Index:
     """Term hits grouped by sentence and category."""
 
     def __init__(self, hits: Sequence[Hit], sentences: Sentences) -> None:
-        self.by_sentence: dict[int, dict[str, list[Hit]]] = {}
+        by_sentence: dict[int, dict[str, list[Hit]]] = {}
+        self.by_sentence = by_sentence
+        index_of = sentences.index
+        # Hits come mostly in text order, so the previous hit's sentence is usually this
+        # one's; and no setdefault, which builds an empty dict or list every time.
+        last, cats = -1, {}
         for hit in hits:
-            cats = self.by_sentence.setdefault(sentences.index(hit.start), {})
-            cats.setdefault(hit.key, []).append(hit)
+            s = index_of(hit.start)
+            if s != last:
+                last, cats = s, by_sentence.get(s) or by_sentence.setdefault(s, {})
+            found = cats.get(hit.key)
+            if found is None:
+                cats[hit.key] = [hit]
+            else:
+                found.append(hit)
 
     def get(self, sentence: int, *categories: str) -> list[Hit]:
         cats = self.by_sentence.get(sentence)

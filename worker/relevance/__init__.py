@@ -89,6 +89,7 @@ class Relevance:
             raise ConfigError(problems)
         self.companies = companies
         self.watchlists = tuple(lists)
+        self._has_rules = any(wl.rules for wl in self.watchlists)  # else no need to fold twice
         self._watchlists_of: dict[str, list[_Watchlist]] = {}
         for wl_ in self.watchlists:
             for ticker in wl_.tickers:
@@ -106,19 +107,21 @@ class Relevance:
         text = (title + "\n\n" + normalise(item.body))[:MAX_SCAN_CHARS]
         sentences = Sentences.of(text, len(title))
         hits = self.matcher.scan(text)
-        terms = [h for h in hits if h.kind == "term"]
-        chip = self._chip  # as _is_target, inline: this runs for every hit
-        targets = [
-            h
-            for h in hits
-            if h.kind in ("company", "entity") and h.strength != WEAK and h.key in chip
-        ]
-        event = assess_event(terms, targets, sentences, self.lexicon.weights)
-        cues = [h for h in terms if h.key in _MENTION_CUES]
+        # One pass sorts the hits into what the scores need (this runs for every hit).
+        terms: list[Hit] = []
+        targets: list[Hit] = []  # as _is_target, inline
         mentions: dict[str, list[Hit]] = {}
+        chip = self._chip
         for hit in hits:
+            if hit.kind == "term":
+                terms.append(hit)
+                continue
+            if hit.strength != WEAK and hit.key in chip:  # kind is "company" or "entity"
+                targets.append(hit)
             if hit.kind == "company":
                 mentions.setdefault(hit.key, []).append(hit)
+        event = assess_event(terms, targets, sentences, self.lexicon.weights)
+        cues = [h for h in terms if h.key in _MENTION_CUES]
         assessed: dict[str, TickerAssessment] = {}
         title_targets = any(t.start < sentences.title_len for t in targets)
         shared = TickerContext.of(event, cues, sentences, title_targets) if mentions else None
@@ -136,7 +139,7 @@ class Relevance:
             if result is not None:
                 assessed[ticker] = result
 
-        folded = fold(text)
+        folded = fold(text) if self._has_rules else ""
         fired: list[tuple[str, str, int]] = []
         bonus: dict[str, int] = {}
         for wl in self.watchlists:

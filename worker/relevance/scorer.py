@@ -82,7 +82,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
 from worker.relevance.matcher import WEAK, Hit
@@ -115,6 +115,9 @@ POLICY_CATEGORIES = (
     "directive",
 )
 EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
+# As sets, for the membership tests run for every hit.
+_POLICY = frozenset(POLICY_CATEGORIES)
+_EVIDENCE = frozenset(EVIDENCE_CATEGORIES)
 GOVERNMENT = ("actor", "actor_cn")
 LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
 # What a policy term can be about: goods, and trade flows that say nothing of what is traded.
@@ -162,6 +165,8 @@ class Sentences:
     # index(pos): the number of the sentence holding `pos`. Scoring asks this hundreds of
     # times per item, so it is bisect itself (a C call), not a method around it.
     index: Callable[[int], int] = field(init=False, repr=False, compare=False)
+    # Each sentence's text on one line, by its start: make_evidence asks once per ticker.
+    lines: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index", partial(bisect.bisect_right, self.ends))
@@ -218,10 +223,21 @@ class _Index:
     """Term hits grouped by sentence and category."""
 
     def __init__(self, hits: Sequence[Hit], sentences: Sentences) -> None:
-        self.by_sentence: dict[int, dict[str, list[Hit]]] = {}
+        by_sentence: dict[int, dict[str, list[Hit]]] = {}
+        self.by_sentence = by_sentence
+        index_of = sentences.index
+        # Hits come mostly in text order, so the previous hit's sentence is usually this
+        # one's; and no setdefault, which builds an empty dict or list every time.
+        last, cats = -1, {}
         for hit in hits:
-            cats = self.by_sentence.setdefault(sentences.index(hit.start), {})
-            cats.setdefault(hit.key, []).append(hit)
+            s = index_of(hit.start)
+            if s != last:
+                last, cats = s, by_sentence.get(s) or by_sentence.setdefault(s, {})
+            found = cats.get(hit.key)
+            if found is None:
+                cats[hit.key] = [hit]
+            else:
+                found.append(hit)
 
     def get(self, sentence: int, *categories: str) -> list[Hit]:
         cats = self.by_sentence.get(sentence)
@@ -279,42 +295,54 @@ def assess_event(
         for hit in hits:
             if hit.key == "antitrust":
                 notes[hit] = "antitrust case in the trade dispute: counted as a state measure"
-                hit = replace(hit, key="measure")
+                hit = hit._replace(key="measure")
             converted.append(hit)
         hits = converted
     target_sentences: dict[int, list[Hit]] = {}
     for t in targets:
         target_sentences.setdefault(sentences.index(t.start), []).append(t)
     live: list[Hit] = []
+    index_of = sentences.index
+    questions: dict[int, bool] = {}
     for hit in hits:
-        if hit.key in EVIDENCE_CATEGORIES:
-            s = sentences.index(hit.start)
-            goods = _other_goods(hit, raw, s, target_sentences)
-            if goods is not None:
-                notes[hit] = f"about {goods.label!r}, not chips: no chip goods in its sentence"
-                continue
-            if sentences.is_question(s):
+        if hit.key in _EVIDENCE:
+            s = index_of(hit.start)
+            # The hit's own sentence is in the index (it is one of `hits`), so this is its
+            # categories; most sentences have no cue at all, so test before looking further.
+            cats = raw.by_sentence[s]
+            if hit.key in _POLICY and "other_goods" in cats:
+                goods = _other_goods(hit, raw, s, target_sentences)
+                if goods is not None:
+                    notes[hit] = f"about {goods.label!r}, not chips: no chip goods in its sentence"
+                    continue
+            question = questions.get(s)
+            if question is None:
+                question = questions[s] = sentences.is_question(s)
+            if question:
                 notes[hit] = "in a question: asked, not reported"
                 continue
-            cue = _cue_before(hit, raw.get(s, "negation", "no_news"), CUE_CHARS)
-            if cue is not None:
-                notes[hit] = f"negated by {cue.label!r}"
-                continue
-            cue = _closing_cue(hit, raw.get(s, "negation"), sentences)
-            if cue is not None:
-                notes[hit] = f"hedged by {cue.label!r} at the end of its sentence"
-                continue
-            cue = _cue_before(hit, raw.get(s, "background"), BACKGROUND_CHARS)
-            if cue is not None:
-                notes[hit] = f"background ({cue.label!r})"
-                continue
+            negation = cats.get("negation", [])
+            if negation or "no_news" in cats:
+                cue = _cue_before(hit, negation + cats.get("no_news", []), CUE_CHARS)
+                if cue is not None:
+                    notes[hit] = f"negated by {cue.label!r}"
+                    continue
+                cue = _closing_cue(hit, negation, sentences)
+                if cue is not None:
+                    notes[hit] = f"hedged by {cue.label!r} at the end of its sentence"
+                    continue
+            if "background" in cats:
+                cue = _cue_before(hit, cats["background"], BACKGROUND_CHARS)
+                if cue is not None:
+                    notes[hit] = f"background ({cue.label!r})"
+                    continue
         live.append(hit)
     index = _Index(live, sentences)
     has_domain = bool(targets) or any(h.key in OBJECTS for h in live)
 
     anchored: list[Hit] = []
     for hit in live:
-        if hit.key not in POLICY_CATEGORIES:
+        if hit.key not in _POLICY:
             continue
         why = _anchor(hit, index, target_sentences, sentences, has_domain)
         if why is None:
@@ -443,16 +471,17 @@ def _anchor(
     sentences: Sentences,
     has_domain: bool,
 ) -> str | None:
+    # Control and sanction terms need nothing from their sentence: answer before looking.
+    if hit.key == "control":
+        return "control term"
+    if hit.key == "sanction":
+        return "trade weapon in a chip story" if has_domain else None
     s = sentences.index(hit.start)
     objects = index.get(s, *OBJECTS)
     targets = target_sentences.get(s, [])
     # A government body anywhere in the sentence, or a country before the term (its subject:
     # "China tells...", "Japan to require..."; not "Huang urges Japan...").
     state = index.get(s, *GOVERNMENT) or [c for c in index.get(s, "country") if c.end <= hit.start]
-    if hit.key == "control":
-        return "control term"
-    if hit.key == "sanction":
-        return "trade weapon in a chip story" if has_domain else None
     if hit.key == "instrument":
         # "licences for China": a rule or licence about a country is about trade.
         if objects or targets or state or index.get(s, "country"):
@@ -506,7 +535,12 @@ def _evidence_parts(
     anchored: Sequence[Hit], weights: Mapping[str, int], parts: list[tuple[str, int]]
 ) -> None:
     kinds: list[tuple[int, str]] = []
-    controls = {h.label.lower() for h in anchored if h.key in ("control", "sanction")}
+    # The distinct terms of each category, in one pass (control and sanction together).
+    distinct: dict[str, set[str]] = {}
+    for h in anchored:
+        key = "control" if h.key == "sanction" else h.key
+        distinct.setdefault(key, set()).add(h.label.lower())
+    controls = distinct.get("control", set())
     if controls:
         extra = 8 * (min(len(controls), 3) - 1)
         kinds.append((weights["control"] + extra, f"control terms ({len(controls)})"))
@@ -520,7 +554,7 @@ def _evidence_parts(
         ("tariff", "tariff on chips"),
         ("trade_remedy", "anti-dumping or anti-subsidy case on chips"),
     ):
-        terms = {h.label.lower() for h in anchored if h.key == category}
+        terms = distinct.get(category, set())
         if terms:
             extra = FURTHER_TERM_POINTS * (min(len(terms), 3) - 1)
             kinds.append((weights[category] + extra, f"{label} ({len(terms)})" if extra else label))
@@ -559,6 +593,12 @@ class TickerContext:
     evidence_index: _Index
     key: set[int]
     headline: int | None
+    # Sentences with counted evidence (not only a government body), with an impact cue, and
+    # with a passing or beneficiary cue: every ticker asks these of every mention.
+    evidence_sentences: frozenset[int] = frozenset()
+    impact_sentences: frozenset[int] = frozenset()
+    passing_sentences: frozenset[int] = frozenset()
+    evidence_starts: tuple[int, ...] = ()  # sorted
 
     @classmethod
     def of(
@@ -568,12 +608,24 @@ class TickerContext:
         sentences: Sentences,
         title_targets: bool = False,
     ) -> TickerContext:
+        cue_index = _Index(cues, sentences)
+        evidence_index = _Index(event.evidence, sentences)
         return cls(
-            _Index(cues, sentences),
-            _Index(event.evidence, sentences),
+            cue_index,
+            evidence_index,
             _key_sentences(event.evidence, sentences),
             _headline_sentence(event, sentences, title_targets),
+            _sentences_with(evidence_index, EVIDENCE_CATEGORIES),
+            _sentences_with(cue_index, ("impact",)),
+            _sentences_with(cue_index, ("passing", "beneficiary")),
+            tuple(sorted(h.start for h in event.evidence)),
         )
+
+
+def _sentences_with(index: _Index, categories: Sequence[str]) -> frozenset[int]:
+    return frozenset(
+        s for s, cats in index.by_sentence.items() if not cats.keys().isdisjoint(categories)
+    )
 
 
 def assess_ticker(
@@ -593,18 +645,19 @@ def assess_ticker(
     if all(m.strength == WEAK for m in mentions):
         return None
     shared = context or TickerContext.of(event, cues, sentences, title_targets)
-    cue_index = shared.cue_index
-    evidence_index = shared.evidence_index
+    cues_of = shared.cue_index.by_sentence.get
+    index_of = sentences.index
     parts: list[tuple[str, int]] = [("event", round(event.score * 0.4))]
 
     eased = any(h.key == "relax" for h in event.evidence)
     counted = []
     for m in mentions:
-        s = sentences.index(m.start)
-        if any(_near(m, c, SPARED_CHARS) for c in cue_index.get(s, "spared")):
-            continue
-        if not eased and _beneficiary(m, cue_index.get(s, "beneficiary"), event.evidence):
-            continue
+        cats = cues_of(index_of(m.start))
+        if cats:  # most mentions sit in a sentence with no cue
+            if any(_near(m, c, SPARED_CHARS) for c in cats.get("spared", ())):
+                continue
+            if not eased and _beneficiary(m, cats.get("beneficiary", ()), event.evidence):
+                continue
         counted.append(m)
     if len(counted) < len(mentions):
         parts.append((f"{len(mentions) - len(counted)} mention(s) as spared or not the target", 0))
@@ -629,10 +682,14 @@ def assess_ticker(
     headline = shared.headline
     best, role, role_label = first, 0, ""
     passing = []
+    evidence_sentences = shared.evidence_sentences
+    impact_sentences = shared.impact_sentences
+    passing_sentences = shared.passing_sentences
+    evidence_starts = shared.evidence_starts
     for m in strong:
-        s = sentences.index(m.start)
-        in_sentence = evidence_index.get(s, *EVIDENCE_CATEGORIES)
-        impact = cue_index.get(s, "impact")
+        s = index_of(m.start)
+        in_sentence = s in evidence_sentences
+        impact = s in impact_sentences
         if in_sentence:
             points = 20 + (6 if impact else 0) + (8 if s in key else 0)
             label = "in a sentence with policy evidence" + (" and an impact cue" if impact else "")
@@ -641,14 +698,14 @@ def assess_ticker(
             points, label = 18, "in a sentence saying it is affected"
         elif s == headline:
             points, label = 20, "in the first sentence under a headline with the evidence"
-        elif any(abs(e.start - m.start) <= ROLE_NEAR_CHARS for e in event.evidence):
+        elif _any_within(evidence_starts, m.start, ROLE_NEAR_CHARS):
             points, label = 8, f"policy evidence within {ROLE_NEAR_CHARS} characters"
         else:
             points, label = 0, ""
         if points > role:
             best, role, role_label = m, points, label
         if m.start >= sentences.title_len:
-            passing.append(bool(cue_index.get(s, "passing", "beneficiary")) and not in_sentence)
+            passing.append(s in passing_sentences and not in_sentence)
     if role:
         parts.append((role_label, role))
     in_title = any(m.start < sentences.title_len for m in strong)
@@ -658,6 +715,12 @@ def assess_ticker(
     names = tuple(dict.fromkeys(m.label for m in counted))
     snippet = make_evidence(sentences, best.start)
     return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
+
+
+def _any_within(starts: Sequence[int], pos: int, chars: int) -> bool:
+    """Whether any of the sorted `starts` is at most `chars` from `pos`."""
+    i = bisect.bisect_left(starts, pos - chars)
+    return i < len(starts) and starts[i] <= pos + chars
 
 
 def _beneficiary(mention: Hit, cues: Sequence[Hit], evidence: Sequence[Hit]) -> bool:
@@ -706,8 +769,9 @@ def _key_sentences(evidence: Sequence[Hit], sentences: Sentences) -> set[int]:
 def make_evidence(sentences: Sentences, pos: int, limit: int = 280) -> str:
     """The sentence around `pos`, trimmed to `limit` characters, on one line."""
     start, end = sentences.bounds(pos)
-    text = sentences.text
-    snippet = " ".join(text[start:end].split())
+    snippet = sentences.lines.get(start)
+    if snippet is None:
+        snippet = sentences.lines[start] = " ".join(sentences.text[start:end].split())
     if len(snippet) <= limit:
         return snippet
     rel = max(0, pos - start - limit // 3)

@@ -126,3 +126,21 @@ def test_init_writes_a_starter_config_that_checks_ok(tmp_path: Path) -> None:
     result = run_cli("check-config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert run_cli("init", cwd=tmp_path).returncode != 0  # never overwrites silently
+
+
+def test_a_settings_repr_never_shows_channel_secrets() -> None:
+    from worker.config import parse_settings
+
+    settings = parse_settings(
+        "watchlists: [{name: w, tickers: [NVDA], notify: [s, m, h]}]\n"
+        "channels:\n"
+        '  s: {type: slack, url: "https://hooks.slack.com/services/T/B/SECRETPATH"}\n'
+        '  h: {type: webhook, url: "https://x/h?token=TOKENVALUE",'
+        ' secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}\n'
+        "  m: {type: email, host: h, from: a@b.c, to: [x@y.z], password: PASSWORDVALUE}\n",
+        "x.yaml",
+        {},
+    )
+    shown = repr(settings) + str(settings)
+    for secret in ("SECRETPATH", "TOKENVALUE", "whsec_", "PASSWORDVALUE"):
+        assert secret not in shown

@@ -291,16 +291,16 @@ class FileChannelConfig(_ChannelBase):
 
 class SlackChannelConfig(_ChannelBase):
     type: Literal["slack"]
-    url: str
+    url: str = Field(repr=False)
     min_interval_s: float = Field(default=1.0, ge=0)
     timeout_s: float = Field(default=15.0, gt=0)
 
 
 class WebhookChannelConfig(_ChannelBase):
     type: Literal["webhook"]
-    url: str
-    secret: str = ""
-    headers: dict[str, str] = {}
+    url: str = Field(repr=False)
+    secret: str = Field(default="", repr=False)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
     timeout_s: float = Field(default=15.0, gt=0)
 
 
@@ -310,7 +310,7 @@ class EmailChannelConfig(_ChannelBase):
     port: int = Field(default=587, gt=0, lt=65536)
     tls: Literal["starttls", "implicit", "none"] = "starttls"
     username: str = ""
-    password: str = ""
+    password: str = Field(default="", repr=False)
     sender: str = Field(alias="from")
     to: list[str]
     ca_file: str = ""
@@ -334,7 +334,7 @@ class EmailChannelConfig(_ChannelBase):
 
 class DiscordChannelConfig(_ChannelBase):
     type: Literal["discord"]
-    url: str
+    url: str = Field(repr=False)
     username: str = Field(default="", max_length=80)
     # Discord's per-channel webhook limit is commonly given as 30 messages a minute.
     min_interval_s: float = Field(default=2.0, ge=0)
@@ -360,7 +360,7 @@ def legacy_teams_host(url: str) -> str:
 
 class TeamsChannelConfig(_ChannelBase):
     type: Literal["teams"]
-    url: str
+    url: str = Field(repr=False)
     min_interval_s: float = Field(default=1.0, ge=0)
     timeout_s: float = Field(default=15.0, gt=0)
 
@@ -379,7 +379,7 @@ class TeamsChannelConfig(_ChannelBase):
 
 class AppriseChannelConfig(_ChannelBase):
     type: Literal["apprise"]
-    url: str
+    url: str = Field(repr=False)
     timeout_s: float = Field(default=30.0, gt=0)
 
 
@@ -503,7 +503,7 @@ class ServeConfig(_Strict):
 
     bind: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, lt=65536)
-    tokens: dict[str, str] = {}
+    tokens: dict[str, str] = Field(default_factory=dict, repr=False)
     max_body_bytes: int = Field(default=5_000_000, gt=0)
 
 

@@ -32,6 +32,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from worker.config import CompanyConfig, WatchlistConfig  # noqa: E402
+from worker.evaluation import EVAL_TICKERS  # noqa: E402
 from worker.models import Item  # noqa: E402
 from worker.relevance.directory import curated_companies, name_from_legal  # noqa: E402
 from worker.sources.feed import parse_feed  # noqa: E402
@@ -42,28 +43,8 @@ SEED = 8
 SIZES = (20, 200, 2000)
 LIST_SIZE = 200
 
-DEMO_TICKERS = [
-    "NVDA",
-    "AMD",
-    "INTC",
-    "TSM",
-    "ASML",
-    "AMAT",
-    "LRCX",
-    "KLAC",
-    "MU",
-    "QCOM",
-    "AVGO",
-    "ARM",
-    "SMCI",
-    "TXN",
-    "ON",
-    "TER",
-    "005930.KS",
-    "000660.KS",
-    "8035.T",
-    "0981.HK",
-]
+# The 20-ticker watchlist, the same one `policywatch eval` uses.
+DEMO_TICKERS = list(EVAL_TICKERS)
 
 _SKIP_NAMES = re.compile(
     r"\b(ETF|FUND|TRUST|ACQUISITION|PORTFOLIO|INDEX|NOTES?|SHARES|WARRANTS?|UNITS?|"

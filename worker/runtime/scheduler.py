@@ -131,41 +131,35 @@ class LeaderScheduler:
                 replace_existing=True,
             )
         every = self.settings.distributed.sweep_every
-        self._jobs.add_job(
-            self.enqueue_sweep,
-            IntervalTrigger(seconds=every, timezone=UTC),
-            id="sweep",
-            next_run_time=now,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=max(1, int(every)),
-            replace_existing=True,
-        )
+        self._every(self.enqueue_sweep, every, "sweep", now, grace_s=max(1, int(every)))
         # Digests go out on the minute: their jobs wake a sweep, which makes what is due.
         schedule_digest_jobs(self._jobs, policies_for(self.settings), self.enqueue_sweep)
         if self.store is not None and self.settings.retention.seen is not None:
-            self._jobs.add_job(
-                self.prune_seen,
-                IntervalTrigger(seconds=PRUNE_SEEN_EVERY_S, timezone=UTC),
-                id="prune-seen",
-                next_run_time=now,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=None,  # late behind a burst of jobs, never skipped
-                replace_existing=True,
-            )
+            # late behind a burst of jobs, never skipped
+            self._every(self.prune_seen, PRUNE_SEEN_EVERY_S, "prune-seen", now, grace_s=None)
         if self.store is not None:
             beat_every = self.settings.health.heartbeat_every
-            self._jobs.add_job(
-                self.beat,
-                IntervalTrigger(seconds=beat_every, timezone=UTC),
-                id="heartbeat",
-                next_run_time=now,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=max(1, int(beat_every)),
-                replace_existing=True,
-            )
+            self._every(self.beat, beat_every, "heartbeat", now, grace_s=max(1, int(beat_every)))
+
+    def _every(
+        self,
+        job: Callable[[], object],
+        seconds: float,
+        job_id: str,
+        now: datetime,
+        grace_s: int | None,
+    ) -> None:
+        """A repeating job that runs at once, never overlaps itself and coalesces missed runs."""
+        self._jobs.add_job(
+            job,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=job_id,
+            next_run_time=now,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=grace_s,
+            replace_existing=True,
+        )
 
     def beat(self) -> None:
         """Write the leader's heartbeat (skipped once the lock may have passed to another)."""

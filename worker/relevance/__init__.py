@@ -15,9 +15,13 @@ from worker.relevance.directory import (
     resolve_watchlist,
 )
 from worker.relevance.lexicon import Lexicon, default_lexicon
-from worker.relevance.matcher import WEAK, Hit, Matcher, fold, normalise
+from worker.relevance.native import compiled, ensure_fresh
 from worker.relevance.rules import CompiledRule
-from worker.relevance.scorer import (
+
+ensure_fresh()  # before the compiled modules are imported: a stale build runs from source
+
+from worker.relevance.matcher import WEAK, Hit, Matcher, fold, normalise  # noqa: E402
+from worker.relevance.scorer import (  # noqa: E402
     EVENT_THRESHOLD,
     MAX_SCAN_CHARS,
     EventAssessment,
@@ -31,7 +35,7 @@ from worker.relevance.scorer import (
 # Cue categories that only matter for how a company is mentioned.
 _MENTION_CUES = frozenset({"passing", "beneficiary", "spared", "impact"})
 
-__all__ = ["Explanation", "Relevance"]
+__all__ = ["Explanation", "Relevance", "compiled"]
 
 
 @dataclass(frozen=True)

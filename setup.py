@@ -1,0 +1,41 @@
+"""Compiles the relevance hot path with mypyc when the package is built (pip install).
+
+Everything else is in pyproject.toml. The modules named in worker/relevance/native.py are
+compiled to C extensions (about twice as fast: BENCHMARKS.md); where that cannot be done (no
+C compiler, POLICYWATCH_PURE_PYTHON=1 at install time) the package installs as pure Python
+and scores the same.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+
+from setuptools import setup
+
+
+def compiled_extensions() -> list[object]:
+    if os.environ.get("POLICYWATCH_PURE_PYTHON") == "1":
+        return []
+    names = runpy.run_path("worker/relevance/native.py")["COMPILED_MODULES"]
+    paths = [name.replace(".", "/") + ".py" for name in names]
+    try:
+        from mypyc.build import mypycify
+
+        extensions = mypycify(
+            # Not the project's strict settings: the build environment has none of the
+            # dependencies, so imported modules are followed silently, their types as Any.
+            ["--config-file=", "--ignore-missing-imports", "--follow-imports=silent", *paths],
+            opt_level="3",
+            group_name="policywatch_relevance",
+        )
+    except BaseException as e:  # noqa: BLE001 - mypyc exits on errors; install pure Python
+        print(f"policywatch: not compiling the relevance modules ({e!r})", file=sys.stderr)
+        return []
+    for extension in extensions:
+        extension.optional = True  # a compiler error leaves the pure Python modules
+    return list(extensions)
+
+
+setup(ext_modules=compiled_extensions())

@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import ahocorasick
 
@@ -36,12 +36,16 @@ from worker.relevance.directory import Company
 from worker.relevance.lexicon import Lexicon
 
 # Kinds of company evidence, strongest first.
-NAME, PRODUCT, PERSON, SYMBOL, WEAK = "name", "product", "person", "symbol", "weak"
-IDIOM = "idiom"  # the lexicon category whose phrases mean nothing here
-_CAPS = "caps"  # provisional: settled to NAME or WEAK once the whole text is scanned
+NAME: Final = "name"
+PRODUCT: Final = "product"
+PERSON: Final = "person"
+SYMBOL: Final = "symbol"
+WEAK: Final = "weak"
+IDIOM: Final = "idiom"  # the lexicon category whose phrases mean nothing here
+_CAPS: Final = "caps"  # provisional: settled to NAME or WEAK once the whole text is scanned
 
-_CASHTAG = re.compile(r"\$([A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?)\b")
-_LISTING = re.compile(
+_CASHTAG: Final = re.compile(r"\$([A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?)\b")
+_LISTING: Final = re.compile(
     r"\((NASDAQ|Nasdaq|NYSE|Nyse|NYSE American|TSE|TYO|HKEX|HKG|SEHK|KRX|KOSPI|KOSDAQ|TWSE|TPE|"
     r"SSE|SHA|SZSE|SHE|Euronext|AMS|XETRA|ETR|FRA)\s*:\s*([A-Z0-9]{1,6}(?:\.[A-Z]{1,2})?)\)"
 )
@@ -51,20 +55,20 @@ _LISTING = re.compile(
 # (The regex finds the noun, rarer than a capital letter, and the code looks back for the
 # symbol.)
 # (It starts with the space, so the regex engine skips ahead from space to space.)
-_BARE_SYMBOL_NOUN = re.compile(
+_BARE_SYMBOL_NOUN: Final = re.compile(
     r" (?<=[A-Z0-9] )(?i:chips?|shares?|stock|products?|processors?|memory|gpus?)\b"
 )
-_BARE_SYMBOL = re.compile(r"[A-Z][A-Z0-9]{1,4}")
-_WORD_SYMBOLS = frozenset(
+_BARE_SYMBOL: Final = re.compile(r"[A-Z][A-Z0-9]{1,4}")
+_WORD_SYMBOLS: Final = frozenset(
     {"ON", "IT", "US", "UK", "EU", "AI", "OR", "AND", "BY", "TO", "IN", "AT", "ALL", "ARE"}
     | {"FOR", "NOW", "ONE", "SO", "BE", "GO", "HE", "NO", "UP", "AN", "AS", "IS", "OF", "BAN"}
     | {"NEW", "BIG", "KEY", "TOP", "OLD", "CAN", "LOW", "HAS", "WAS", "ITS", "THE", "HIT", "CUT"}
 )
 # Reuters-style instrument codes and bare suffixed symbols in brackets: <8035.T>, <NVDA.O>,
 # (2330.TW), (ASML.AS)
-_BRACKETED = re.compile(r"[<(]([A-Z0-9]{1,6}\.[A-Z]{1,2})[>)]")
+_BRACKETED: Final = re.compile(r"[<(]([A-Z0-9]{1,6}\.[A-Z]{1,2})[>)]")
 # Exchange prefixes whose codes are written without our Yahoo-style suffix.
-_EXCHANGE_SUFFIX = {
+_EXCHANGE_SUFFIX: Final = {
     "TSE": ".T",
     "TYO": ".T",
     "HKEX": ".HK",
@@ -81,22 +85,22 @@ _EXCHANGE_SUFFIX = {
     "SHE": ".SZ",
 }
 # Reuters suffixes for US venues: <NVDA.O> is Nasdaq's NVDA.
-_US_RIC_SUFFIXES = (".O", ".OQ", ".N", ".A", ".K")
-_CAPS_WINDOW = 40
+_US_RIC_SUFFIXES: Final = (".O", ".OQ", ".N", ".A", ".K")
+_CAPS_WINDOW: Final = 40
 # Texts with no character from U+2E80 up (no CJK, kana, hangul) are scanned with word
 # boundaries built into the automaton: every non-word character of the folded text becomes a
 # space, and a pattern that needs a boundary carries a space on that side. Same hits as
 # checking each candidate's neighbours, without the candidates that fail (most of them).
-_HIGH = re.compile("[\u2e80-\U0010ffff]")
-_NON_WORD = re.compile(r"[^\w ]")
-_ASCII_NON_WORD = str.maketrans(
+_HIGH: Final = re.compile("[\u2e80-\U0010ffff]")
+_NON_WORD: Final = re.compile(r"[^\w ]")
+_ASCII_NON_WORD: Final = str.maketrans(
     {chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")}
 )
 # Symbol hits sort after pattern hits of the same span (they are found after them).
-_SYMBOL_ORDER = 1 << 30
+_SYMBOL_ORDER: Final = 1 << 30
 # A phone number after a short capitalised name: "TEL 03-3501-2800" is a telephone, not
 # Tokyo Electron.
-_PHONE_AFTER = re.compile(r"[:.]?\s*\+?[\d(][\d\s\-().]{6,}")
+_PHONE_AFTER: Final = re.compile(r"[:.]?\s*\+?[\d(][\d\s\-().]{6,}")
 
 
 class Hit(NamedTuple):
@@ -270,7 +274,7 @@ class Matcher:
         # in the order its entries were added.
         rows.sort()
         hits = [
-            Hit(kind, key, text[start:-neg_end], start, -neg_end, strength)
+            _new_hit(Hit, (kind, key, text[start:-neg_end], start, -neg_end, strength))
             for start, neg_end, _, _, _, kind, key, strength in _drop_nested_terms(rows)
         ]
         return _promote_listed(text, _settle_caps(hits))
@@ -285,6 +289,10 @@ class Matcher:
             mapped = _NON_WORD.sub(" ", folded)
         rows: list[_Row] = []
         add = rows.append
+        # Typed before the loop: the automaton yields plain objects, and the compiled loop
+        # reads tuples and _Pattern fields natively once it knows what they are.
+        end_index: int
+        entries: tuple[_Entry, ...]
         for end_index, entries in self._bounded.iter(f" {mapped} "):
             for p, order, core, right, check in entries:
                 end = end_index - right
@@ -303,6 +311,8 @@ class Matcher:
         """The rows of any text: every occurrence, then each one's boundaries checked."""
         size = len(text)
         rows: list[_Row] = []
+        end_index: int
+        entries: tuple[_Pattern, ...]
         for end_index, entries in self._automaton.iter(folded):
             end = end_index + 1
             for order, p in enumerate(entries):
@@ -367,7 +377,7 @@ def _bounded_automaton(patterns: Mapping[str, list[_Pattern]]) -> ahocorasick.Au
     a word boundary. Each key holds (pattern, order, folded text, 1 if a right space, whether
     the folded text has non-word characters to check)."""
     bounded = ahocorasick.Automaton()
-    keys: dict[str, list[tuple[_Pattern, int, str, int, bool]]] = {}
+    keys: dict[str, list[_Entry]] = {}
     for core, values in patterns.items():
         if _HIGH.search(core):
             continue  # cannot occur in a text without such characters
@@ -434,7 +444,7 @@ def _settle_caps(hits: list[Hit]) -> list[Hit]:
 
 
 # What separates the names of a list: "Lam, Applied and KLA", "Applied & Tokyo Electron".
-_LIST_SEPARATOR = re.compile(
+_LIST_SEPARATOR: Final = re.compile(
     r"\s*(?:,|;|/|&)\s*(?:(?:and|or|et|en|y|und|e)\s+)?|\s+(?:and|or|et|en|y|und|e)\s+"
 )
 
@@ -492,6 +502,11 @@ def _word_end(text: str, end: int, size: int) -> int:
 
 # A hit before it is a Hit: (start, -end, -pattern length, order, sequence, kind, key, strength).
 _Row = tuple[int, int, int, int, int, str, str, str]
+# What the bounded automaton holds for a key: see _bounded_automaton.
+_Entry = tuple[_Pattern, int, str, int, bool]
+# Hit(...) runs the named tuple's __new__, a Python function even in compiled code; this
+# builds the same tuple in C.
+_new_hit: Final = tuple.__new__
 
 
 def _drop_nested_terms(rows: list[_Row]) -> list[_Row]:

@@ -16,7 +16,11 @@ import sys
 from pathlib import Path
 
 # Compiled together (they call each other natively), so loaded together: all or none.
-COMPILED_MODULES = ("worker.relevance.matcher", "worker.relevance.scorer")
+COMPILED_MODULES = (
+    "worker.relevance.matcher",
+    "worker.relevance.scorer",
+    "worker.relevance.engine",
+)
 
 log = logging.getLogger(__name__)
 _state = {"compiled": False}

@@ -82,27 +82,27 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
+from typing import Final, NamedTuple
 
 from worker.relevance.matcher import WEAK, Hit
 
-EVENT_THRESHOLD = 50
-MAX_SCAN_CHARS = 30_000
-NEAR_CHARS = 90
-LEAD_CHARS = 300
-CUE_CHARS = 30
-BACKGROUND_CHARS = 12
-TAIL_CHARS = 20
-SUBJECT_CHARS = 12
-SUBJECT_POINTS = 12
-SPARED_CHARS = 40
-BENEFIT_CHARS = 80
-ROLE_NEAR_CHARS = 250
-NEGATIVE_FLOOR = -60
-FURTHER_TERM_POINTS = 4
+EVENT_THRESHOLD: Final = 50
+MAX_SCAN_CHARS: Final = 30_000
+NEAR_CHARS: Final = 90
+LEAD_CHARS: Final = 300
+CUE_CHARS: Final = 30
+BACKGROUND_CHARS: Final = 12
+TAIL_CHARS: Final = 20
+SUBJECT_CHARS: Final = 12
+SUBJECT_POINTS: Final = 12
+SPARED_CHARS: Final = 40
+BENEFIT_CHARS: Final = 80
+ROLE_NEAR_CHARS: Final = 250
+NEGATIVE_FLOOR: Final = -60
+FURTHER_TERM_POINTS: Final = 4
 
-POLICY_CATEGORIES = (
+POLICY_CATEGORIES: Final = (
     "control",
     "sanction",
     "instrument",
@@ -114,19 +114,19 @@ POLICY_CATEGORIES = (
     "enforcement",
     "directive",
 )
-EVIDENCE_CATEGORIES = (*POLICY_CATEGORIES, "consequence")
+EVIDENCE_CATEGORIES: Final = (*POLICY_CATEGORIES, "consequence")
 # As sets, for the membership tests run for every hit.
-_POLICY = frozenset(POLICY_CATEGORIES)
-_EVIDENCE = frozenset(EVIDENCE_CATEGORIES)
-GOVERNMENT = ("actor", "actor_cn")
-LOOKALIKE_CATEGORIES = ("negative", "not_policy", "no_news", "antitrust")
+_POLICY: Final = frozenset(POLICY_CATEGORIES)
+_EVIDENCE: Final = frozenset(EVIDENCE_CATEGORIES)
+GOVERNMENT: Final = ("actor", "actor_cn")
+LOOKALIKE_CATEGORIES: Final = ("negative", "not_policy", "no_news", "antitrust")
 # What a policy term can be about: goods, and trade flows that say nothing of what is traded.
-OBJECTS = ("object", "flow")
+OBJECTS: Final = ("object", "flow")
 
 # Punctuation (then closing quotes) before a space or the end, or a line break. Written to
 # start with one character class so the regex engine skips ahead to candidates quickly.
-_SENTENCE_END = re.compile(r"[.!?。！？…\n\r](?:(?<=[\n\r])|[.!?。！？…]*[\"'”’)]*(?:\s|$))")
-_ABBREVIATIONS = frozenset(
+_SENTENCE_END: Final = re.compile(r"[.!?。！？…\n\r](?:(?<=[\n\r])|[.!?。！？…]*[\"'”’)]*(?:\s|$))")
+_ABBREVIATIONS: Final = frozenset(
     {"sen", "rep", "gov", "gen", "inc", "corp", "co", "ltd", "no", "mr", "mrs", "ms", "dr", "st"}
     | {"jr", "vs", "e.g", "i.e", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept"}
     | {"oct", "nov", "dec", "approx", "est", "fig", "dept"}
@@ -155,21 +155,21 @@ def sentence_ends(text: str) -> list[int]:
     return ends
 
 
-@dataclass(frozen=True, slots=True)
 class Sentences:
-    """Sentence boundaries of a scanned text whose first `title_len` characters are the title."""
+    """Sentence boundaries of a scanned text whose first `title_len` characters are the title.
 
-    text: str
-    title_len: int
-    ends: tuple[int, ...]
-    # index(pos): the number of the sentence holding `pos`. Scoring asks this hundreds of
-    # times per item, so it is bisect itself (a C call), not a method around it.
-    index: Callable[[int], int] = field(init=False, repr=False, compare=False)
-    # Each sentence's text on one line, by its start: make_evidence asks once per ticker.
-    lines: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    Plain classes here and below (not frozen dataclasses): the compiled module builds them
+    natively, while a dataclass's generated __init__ stays interpreted. Treat as read-only."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "index", partial(bisect.bisect_right, self.ends))
+    def __init__(self, text: str, title_len: int, ends: tuple[int, ...]) -> None:
+        self.text = text
+        self.title_len = title_len
+        self.ends = ends
+        # index(pos): the number of the sentence holding `pos`. Scoring asks this hundreds of
+        # times per item, so it is bisect itself (a C call), not a method around it.
+        self.index: Callable[[int], int] = partial(bisect.bisect_right, ends)
+        # Each sentence's text on one line, by its start: make_evidence asks once per ticker.
+        self.lines: dict[int, str] = {}
 
     @classmethod
     def of(cls, text: str, title_len: int) -> Sentences:
@@ -199,8 +199,7 @@ class Sentences:
         return "lead" if pos < self.title_len + 2 + LEAD_CHARS else "body"
 
 
-@dataclass(frozen=True, slots=True)
-class EventAssessment:
+class EventAssessment(NamedTuple):
     """The event score, its parts, the evidence that counted and what was set aside (and why)."""
 
     score: int
@@ -210,8 +209,7 @@ class EventAssessment:
     notes: tuple[tuple[Hit, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class TickerAssessment:
+class TickerAssessment(NamedTuple):
     ticker: str
     score: int
     terms: tuple[str, ...]
@@ -514,7 +512,7 @@ def _anchor(
     return "state measure" if state and (objects or targets) else None
 
 
-_MISSING = {
+_MISSING: Final = {
     "sanction": "nothing in the item is about chips",
     "instrument": "no object, company, government or subject country in its sentence",
     "action": f"no object or company within {NEAR_CHARS} characters",
@@ -585,20 +583,30 @@ def _lookalike_parts(
     return parts
 
 
-@dataclass(frozen=True, slots=True)
 class TickerContext:
     """What the assessments of all tickers of one item share: computed once per item."""
 
-    cue_index: _Index
-    evidence_index: _Index
-    key: set[int]
-    headline: int | None
-    # Sentences with counted evidence (not only a government body), with an impact cue, and
-    # with a passing or beneficiary cue: every ticker asks these of every mention.
-    evidence_sentences: frozenset[int] = frozenset()
-    impact_sentences: frozenset[int] = frozenset()
-    passing_sentences: frozenset[int] = frozenset()
-    evidence_starts: tuple[int, ...] = ()  # sorted
+    def __init__(
+        self,
+        cue_index: _Index,
+        evidence_index: _Index,
+        key: set[int],
+        headline: int | None,
+        evidence_sentences: frozenset[int],
+        impact_sentences: frozenset[int],
+        passing_sentences: frozenset[int],
+        evidence_starts: tuple[int, ...],
+    ) -> None:
+        self.cue_index = cue_index
+        self.evidence_index = evidence_index
+        self.key = key
+        self.headline = headline
+        # Sentences with counted evidence (not only a government body), with an impact cue,
+        # and with a passing or beneficiary cue: every ticker asks these of every mention.
+        self.evidence_sentences = evidence_sentences
+        self.impact_sentences = impact_sentences
+        self.passing_sentences = passing_sentences
+        self.evidence_starts = evidence_starts  # sorted
 
     @classmethod
     def of(

@@ -131,3 +131,31 @@ def test_a_bare_symbol_before_a_noun_is_found_as_before() -> None:
         assert [m.span() for m in _BARE_SYMBOL_NOUN.finditer(text)] == [
             m.span() for m in plain.finditer(text)
         ], text
+
+
+def test_the_ascii_sentence_end_regex_ends_ascii_sentences_as_the_full_one() -> None:
+    from worker.relevance.scorer import _ASCII_SENTENCE_END, _SENTENCE_END
+
+    rng = random.Random(7)
+    alphabet = ".!?\n\r\"') \tAa9.."
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert [m.span() for m in _ASCII_SENTENCE_END.finditer(text)] == [
+            m.span() for m in _SENTENCE_END.finditer(text)
+        ], text
+
+
+def test_bracketed_codes_are_found_as_one_regex_for_both_brackets_finds_them() -> None:
+    from worker.relevance.matcher import _bracketed
+
+    plain = re.compile(r"[<(]([A-Z0-9]{1,6}\.[A-Z]{1,2})[>)]")
+    rng = random.Random(9)
+    words = ["(8035.T)", "<NVDA.O>", "(2330.TW>", "<ASML.AS)", "(<A.B>)", "<(C.DE)>"]
+    words += ["<", "(", ">", ")", ".", "NVDA", "8035", "T", "O", "TW", "ASML.", ".AS)", "x"]
+    found = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(words) + rng.choice(["", "", " "]) for _ in range(10))
+        expected = [(x.span(), x.group(1)) for x in plain.finditer(text)]
+        assert [(x.span(), x.group(1)) for x in _bracketed(text)] == expected, text
+        found += len(expected)
+    assert found > 1000

@@ -443,6 +443,8 @@ def _starts_item(text: str, start: int) -> bool:
 def _in_caps_passage(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] sits among Latin letters none of which is lower case."""
     around = text[max(0, start - _CAPS_WINDOW) : end + _CAPS_WINDOW]
+    if around.isascii() and around.upper() != around:
+        return False  # a lower-case letter (the usual case, answered without a loop)
     letters = [c for c in around if c.isalpha() and c.isascii()]
     return len(letters) > 2 * (end - start) and not any(c.islower() for c in letters)
 

@@ -226,12 +226,21 @@ class _Index:
     def __init__(self, hits: Sequence[Hit], sentences: Sentences) -> None:
         by_sentence: dict[int, dict[str, list[Hit]]] = {}
         self.by_sentence = by_sentence
-        index_of = sentences.index
-        # Hits come mostly in text order, so the previous hit's sentence is usually this
-        # one's; and no setdefault, which builds an empty dict or list every time.
+        ends = sentences.ends
+        count = len(ends)
+        # Hits come mostly in text order, so each one's sentence is found by walking on from
+        # the previous one's (a bisect only when a hit goes back), and the previous hit's
+        # sentence is usually this one's; no setdefault, which builds an empty dict or list
+        # every time.
         last, cats = -1, {}
+        s = 0
         for hit in hits:
-            s = index_of(hit.start)
+            start = hit.start
+            if s > 0 and ends[s - 1] > start:
+                s = sentences.index(start)
+            else:
+                while s < count and ends[s] <= start:
+                    s += 1
             if s != last:
                 last, cats = s, by_sentence.get(s) or by_sentence.setdefault(s, {})
             found = cats.get(hit.key)

@@ -150,23 +150,25 @@ class Relevance:
                     fired.append((wl.name, rule.name, rule.weight))
         # A user's own rule that fires makes the item an event: it is their definition of one.
         is_event = event.score >= EVENT_THRESHOLD or any(w > 0 for _, _, w in fired)
-        matches: list[Match] = []
+        # Sorted by score, watchlist and ticker as plain tuples (their sequence number breaks
+        # any tie, as a stable sort would): no key function called per match.
+        ranked: list[tuple[int, str, str, int, Match]] = []
         # Only the tickers the text named: never a loop over every watched ticker.
         for ticker, a in assessed.items():
             for wl in self._watchlists_of.get(ticker, ()):
                 score = max(0, min(100, a.score + bonus.get(wl.name, 0)))
-                matches.append(
-                    Match(
-                        item_id=item.id,
-                        ticker=ticker,
-                        watchlist=wl.name,
-                        score=score,
-                        alert=is_event and score >= wl.min_score,
-                        terms=a.terms,
-                        evidence=a.evidence,
-                    )
+                match = Match(
+                    item_id=item.id,
+                    ticker=ticker,
+                    watchlist=wl.name,
+                    score=score,
+                    alert=is_event and score >= wl.min_score,
+                    terms=a.terms,
+                    evidence=a.evidence,
                 )
-        matches.sort(key=lambda m: (-m.score, m.watchlist, m.ticker))
+                ranked.append((-score, wl.name, ticker, len(ranked), match))
+        ranked.sort()
+        matches = [r[4] for r in ranked]
         scored = ScoredItem(item, is_event, event.score, tuple(matches))
         return Explanation(
             item,

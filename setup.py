@@ -8,9 +8,11 @@ and scores the same.
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import sys
+from pathlib import Path
 
 from setuptools import setup
 
@@ -18,7 +20,8 @@ from setuptools import setup
 def compiled_extensions() -> list[object]:
     if os.environ.get("POLICYWATCH_PURE_PYTHON") == "1":
         return []
-    names = runpy.run_path("worker/relevance/native.py")["COMPILED_MODULES"]
+    native = runpy.run_path("worker/relevance/native.py")
+    names = native["COMPILED_MODULES"]
     paths = [name.replace(".", "/") + ".py" for name in names]
     try:
         from mypyc.build import mypycify
@@ -35,6 +38,10 @@ def compiled_extensions() -> list[object]:
         return []
     for extension in extensions:
         extension.optional = True  # a compiler error leaves the pure Python modules
+    # What was compiled, so a later edit of a source is noticed (native.ensure_fresh).
+    digests = {name: native["source_digest"](name) for name in names}
+    record = Path("worker/relevance", native["SOURCES_FILE"])
+    record.write_text(json.dumps(digests, indent=2) + "\n", "utf-8")
     return list(extensions)
 
 

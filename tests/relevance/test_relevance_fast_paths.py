@@ -133,16 +133,29 @@ def test_a_bare_symbol_before_a_noun_is_found_as_before() -> None:
         ], text
 
 
-def test_the_ascii_sentence_end_regex_ends_ascii_sentences_as_the_full_one() -> None:
-    from worker.relevance.scorer import _ASCII_SENTENCE_END, _SENTENCE_END
+def test_ascii_sentence_ends_are_found_where_the_regex_finds_them() -> None:
+    from worker.relevance.scorer import _SENTENCE_END, _ascii_end_spans
 
     rng = random.Random(7)
-    alphabet = ".!?\n\r\"') \tAa9.."
-    for _ in range(20000):
+    alphabet = ".!?\n\r\"') \t\x1fAa9.."
+    for _ in range(30000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
-        assert [m.span() for m in _ASCII_SENTENCE_END.finditer(text)] == [
-            m.span() for m in _SENTENCE_END.finditer(text)
-        ], text
+        assert _ascii_end_spans(text) == [m.span() for m in _SENTENCE_END.finditer(text)], text
+
+
+def test_bare_symbols_before_nouns_are_found_where_the_regex_finds_them() -> None:
+    from worker.relevance.matcher import _BARE_SYMBOL_NOUN, _bare_symbol_nouns
+
+    rng = random.Random(11)
+    words = ["MU", "NVDA", "on", "9", "x", "chips", "CHIP", "Shares", "stock", "gpus", "GPU"]
+    words += ["memory", "processors", "Products", "chipset", "share-", "stocks", "é"]
+    found = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(words) + rng.choice(["", " ", "  ", "\n"]) for _ in range(8))
+        expected = [m.span() for m in _BARE_SYMBOL_NOUN.finditer(text)]
+        assert [m.span() for m in _bare_symbol_nouns(text, fold(text))] == expected, text
+        found += len(expected)
+    assert found > 2000
 
 
 def test_bracketed_codes_are_found_as_one_regex_for_both_brackets_finds_them() -> None:

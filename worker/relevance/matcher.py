@@ -59,6 +59,8 @@ _BARE_SYMBOL_NOUN: Final = re.compile(
     r" (?<=[A-Z0-9] )(?i:chips?|shares?|stock|products?|processors?|memory|gpus?)\b"
 )
 _BARE_SYMBOL: Final = re.compile(r"[A-Z][A-Z0-9]{1,4}")
+# A space and the start of each noun above, for finding where the regex can match.
+_NOUN_STEMS: Final = (" chip", " share", " stock", " product", " processor", " memory", " gpu")
 _WORD_SYMBOLS: Final = frozenset(
     {"ON", "IT", "US", "UK", "EU", "AI", "OR", "AND", "BY", "TO", "IN", "AT", "ALL", "ARE"}
     | {"FOR", "NOW", "ONE", "SO", "BE", "GO", "HE", "NO", "UP", "AN", "AS", "IS", "OF", "BAN"}
@@ -254,14 +256,14 @@ class Matcher:
         # plain tuples; a Hit is made only for the rows that survive nesting (about two in
         # three): building frozen dataclasses was a tenth of the scoring time.
         rows: list[_Row] = []
+        folded = fold(text)
         if not self._empty:
-            folded = fold(text)
             if text.isascii() or _HIGH.search(text) is None:  # isascii() reads a flag
                 rows = self._bounded_rows(text, folded)
             else:
                 rows = self._checked_rows(text, folded)
         add = rows.append
-        for h in self._symbol_hits(text):
+        for h in self._symbol_hits(text, folded):
             add(
                 (
                     h.start,
@@ -342,7 +344,7 @@ class Matcher:
         stop = _word_end(text, end, len(text)) if p.prefix else end
         return (start, -stop, p.neg_len, order, seq, p.kind, p.key, strength)
 
-    def _symbol_hits(self, text: str) -> Iterable[Hit]:
+    def _symbol_hits(self, text: str, folded: str) -> Iterable[Hit]:
         for m in _CASHTAG.finditer(text):
             ticker = self._symbols.get(m.group(1))
             if ticker:
@@ -357,7 +359,7 @@ class Matcher:
                 )
             if ticker:
                 yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
-        for m in _BARE_SYMBOL_NOUN.finditer(text):
+        for m in _bare_symbol_nouns(text, folded):
             end = m.start()
             start = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end)) + 1
             while start < end and text[start] in "(\"'“‘[":
@@ -374,6 +376,26 @@ class Matcher:
                 ticker = self._symbols.get(code.rsplit(".", 1)[0])
             if ticker:
                 yield Hit("company", ticker, m.group(0), m.start(), m.end(), SYMBOL)
+
+
+def _bare_symbol_nouns(text: str, folded: str) -> list[re.Match[str]]:
+    """What _BARE_SYMBOL_NOUN.finditer(text) finds. In an ASCII text (`folded` its lower
+    case), each match is tried only where `str.find` sees a space and a noun's stem, not at
+    every space; matches cannot overlap (each is a space and one word)."""
+    if not text.isascii():
+        return list(_BARE_SYMBOL_NOUN.finditer(text))
+    starts: list[int] = []
+    for stem in _NOUN_STEMS:
+        i = folded.find(stem)
+        while i >= 0:
+            starts.append(i)
+            i = folded.find(stem, i + 1)
+    found = []
+    for start in sorted(starts):
+        m = _BARE_SYMBOL_NOUN.match(text, start)
+        if m is not None:
+            found.append(m)
+    return found
 
 
 def _bracketed(text: str) -> list[re.Match[str]]:

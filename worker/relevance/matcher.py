@@ -281,7 +281,7 @@ class Matcher:
         # in the order its entries were added.
         rows.sort()
         hits = [
-            _new_hit(Hit, (kind, key, text[start:-neg_end], start, -neg_end, strength))
+            new_tuple(Hit, (kind, key, text[start:-neg_end], start, -neg_end, strength))
             for start, neg_end, _, _, _, kind, key, strength in _drop_nested_terms(rows)
         ]
         return _promote_listed(text, _settle_caps(hits))
@@ -545,8 +545,8 @@ _Row = tuple[int, int, int, int, int, str, str, str]
 # What the bounded automaton holds for a key: see _bounded_automaton.
 _Entry = tuple[_Pattern, int, str, int, bool]
 # Hit(...) runs the named tuple's __new__, a Python function even in compiled code; this
-# builds the same tuple in C.
-_new_hit: Final = tuple.__new__
+# builds the same tuple in C: new_tuple(Hit, (kind, key, ...)). The scorer's assessments too.
+new_tuple: Final = tuple.__new__
 
 
 def _drop_nested_terms(rows: list[_Row]) -> list[_Row]:

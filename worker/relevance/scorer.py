@@ -85,7 +85,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Final, NamedTuple
 
-from worker.relevance.matcher import WEAK, Hit
+from worker.relevance.matcher import WEAK, Hit, new_tuple
 
 EVENT_THRESHOLD: Final = 50
 MAX_SCAN_CHARS: Final = 30_000
@@ -460,7 +460,8 @@ def assess_event(
     counted = [*anchored, *counted_consequence, *government]
     counted.sort(key=lambda h: h.start)
     terms = tuple(dict.fromkeys(h.label.lower() for h in counted))
-    return EventAssessment(score, terms, tuple(parts), tuple(counted), tuple(notes.items()))
+    found = (score, terms, tuple(parts), tuple(counted), tuple(notes.items()))
+    return new_tuple(EventAssessment, found)
 
 
 def _other_goods(
@@ -771,7 +772,7 @@ def assess_ticker(
     score = max(0, min(100, sum(p for _, p in parts)))
     names = tuple(dict.fromkeys(m.label for m in counted))
     snippet = make_evidence(sentences, best.start)
-    return TickerAssessment(ticker, score, names + event.terms, snippet, tuple(parts))
+    return new_tuple(TickerAssessment, (ticker, score, names + event.terms, snippet, tuple(parts)))
 
 
 def _any_within(starts: Sequence[int], pos: int, chars: int) -> bool:

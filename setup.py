@@ -16,11 +16,27 @@ from pathlib import Path
 
 from setuptools import setup
 
+# The setup.py commands that build; pip also runs this file only to read the metadata.
+BUILDING = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "install"}
+RELEVANCE = Path("worker/relevance")
+
+
+def remove_old_builds(sources_file: str) -> None:
+    """An editable install builds in place: what an earlier install built there must never
+    outlive it (a failed or skipped build would leave it shadowing the new source)."""
+    old = [*RELEVANCE.glob("*.so"), *RELEVANCE.glob("*.pyd"), RELEVANCE / sources_file]
+    old += [*Path(".").glob("policywatch_relevance__mypyc*")]
+    for path in old:
+        path.unlink(missing_ok=True)
+
 
 def compiled_extensions() -> list[object]:
+    if not BUILDING.intersection(sys.argv[1:]):
+        return []
+    native = runpy.run_path(str(RELEVANCE / "native.py"))
+    remove_old_builds(native["SOURCES_FILE"])
     if os.environ.get("POLICYWATCH_PURE_PYTHON") == "1":
         return []
-    native = runpy.run_path("worker/relevance/native.py")
     names = native["COMPILED_MODULES"]
     paths = [name.replace(".", "/") + ".py" for name in names]
     try:
@@ -40,7 +56,7 @@ def compiled_extensions() -> list[object]:
         extension.optional = True  # a compiler error leaves the pure Python modules
     # What was compiled, so a later edit of a source is noticed (native.ensure_fresh).
     digests = {name: native["source_digest"](name) for name in names}
-    record = Path("worker/relevance", native["SOURCES_FILE"])
+    record = RELEVANCE / native["SOURCES_FILE"]
     record.write_text(json.dumps(digests, indent=2) + "\n", "utf-8")
     return list(extensions)
 

@@ -271,7 +271,8 @@ def report(figures: dict[int, Figures], sizes: Sequence[int]) -> None:
         print("  " + ", ".join(parts))
     small, large = figures[min(sizes)], figures[max(sizes)]
     if small is not large:
-        growth = max(small.score) / max(large.score)
+        # Per repeat (the sizes take turns within one), then the median, like the ratios above.
+        growth = statistics.median(a / b for a, b in zip(small.score, large.score, strict=True))
         print(
             f"  cost per item grows {growth:.2f}× from {small.size} to {large.size} tickers"
             f" ({large.size / small.size:.0f}× the tickers, "

@@ -143,3 +143,21 @@ def test_a_bare_guid_is_only_unique_within_its_feed() -> None:
     assert one.id == again.id == "wire:1234"
     url_guid = rss.replace(b">1234<", b">https://example.com/a<") % b"x"
     assert parse_feed(url_guid, "wire").items[0].id == "https://example.com/a"
+
+
+def test_clean_text_collapses_whitespace_as_the_regex_did() -> None:
+    import random
+    import re
+
+    from worker.sources.text import _CONTROL, clean_text, text_from
+
+    rng = random.Random(12)
+    alphabet = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2003"]
+    alphabet += ["\u3000", "\u2028", "a", "B", "é", "<", "&", "amp;", "<p>", "\x00", "\u202e"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        plain = re.sub(r"\s+", " ", _CONTROL.sub("", text)).strip()
+        if not re.search("[\u00c2-\u00f4]", text):  # no mojibake to repair
+            assert clean_text(text) == plain, repr(text)
+        if "<" not in text and "&" not in text:
+            assert text_from(text) == clean_text(text)

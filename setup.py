@@ -1,7 +1,7 @@
 """Compiles the relevance hot path with mypyc when the package is built (pip install).
 
 Everything else is in pyproject.toml. The modules named in worker/relevance/native.py are
-compiled to C extensions (about twice as fast: BENCHMARKS.md); where that cannot be done (no
+compiled to C extensions (about 1.7× as fast: BENCHMARKS.md); where that cannot be done (no
 C compiler, POLICYWATCH_PURE_PYTHON=1 at install time) the package installs as pure Python
 and scores the same.
 """

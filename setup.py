@@ -3,7 +3,7 @@
 Everything else is in pyproject.toml. The modules named in worker/relevance/native.py are
 compiled to C extensions (about 1.7× as fast: BENCHMARKS.md); where that cannot be done (no
 C compiler, POLICYWATCH_PURE_PYTHON=1 at install time) the package installs as pure Python
-and scores the same.
+and scores the same. Pip shows what happened here with `pip install -v`.
 """
 
 from __future__ import annotations
@@ -15,50 +15,75 @@ import sys
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 
 # The setup.py commands that build; pip also runs this file only to read the metadata.
 BUILDING = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "install"}
+EDITABLE = {"editable_wheel", "develop"}  # these build in place, beside the sources
 RELEVANCE = Path("worker/relevance")
+NATIVE = runpy.run_path(str(RELEVANCE / "native.py"))
 
 
-def remove_old_builds(sources_file: str) -> None:
-    """An editable install builds in place: what an earlier install built there must never
-    outlive it (a failed or skipped build would leave it shadowing the new source)."""
-    old = [*RELEVANCE.glob("*.so"), *RELEVANCE.glob("*.pyd"), RELEVANCE / sources_file]
-    old += [*Path(".").glob("policywatch_relevance__mypyc*")]
+def remove_in_place_builds() -> None:
+    """What an earlier editable install built beside the sources: it must not outlive a new
+    install that builds nothing (it would shadow the source)."""
+    old = [*RELEVANCE.glob("*.so"), *RELEVANCE.glob("*.pyd"), RELEVANCE / NATIVE["SOURCES_FILE"]]
+    old += [*Path(".").glob(f"{NATIVE['GROUP']}__mypyc*")]
     for path in old:
         path.unlink(missing_ok=True)
 
 
-def compiled_extensions() -> list[object]:
-    if not BUILDING.intersection(sys.argv[1:]):
-        return []
-    native = runpy.run_path(str(RELEVANCE / "native.py"))
-    remove_old_builds(native["SOURCES_FILE"])
-    if os.environ.get("POLICYWATCH_PURE_PYTHON") == "1":
-        return []
-    names = native["COMPILED_MODULES"]
-    paths = [name.replace(".", "/") + ".py" for name in names]
-    try:
-        from mypyc.build import mypycify
+class BuildCompiled(build_ext):
+    """Builds the compiled modules all or none (each is optional, so a compiler error does
+    not fail the install), then records the sources they were built from."""
 
-        extensions = mypycify(
-            # Not the project's strict settings: the build environment has none of the
-            # dependencies, so imported modules are followed silently, their types as Any.
-            ["--config-file=", "--ignore-missing-imports", "--follow-imports=silent", *paths],
-            opt_level="3",
-            group_name="policywatch_relevance",
-        )
-    except BaseException as e:  # noqa: BLE001 - mypyc exits on errors; install pure Python
-        print(f"policywatch: not compiling the relevance modules ({e!r})", file=sys.stderr)
+    def run(self) -> None:
+        outputs = [Path(self.get_ext_fullpath(e.name)) for e in self.extensions]
+        for path in outputs:
+            path.unlink(missing_ok=True)  # a failed compile must not leave an older build
+        super().run()
+        if not outputs:
+            return
+        if not all(path.exists() for path in outputs):
+            for path in outputs:
+                path.unlink(missing_ok=True)
+            print("policywatch: not all relevance modules compiled: pure Python", file=sys.stderr)
+            return
+        folder = RELEVANCE if self.inplace else Path(self.build_lib) / RELEVANCE
+        folder.mkdir(parents=True, exist_ok=True)
+        record = json.dumps(NATIVE["source_digests"](), indent=2) + "\n"
+        (folder / NATIVE["SOURCES_FILE"]).write_text(record, "utf-8")
+
+
+def compiled_extensions() -> list[object]:
+    commands = set(sys.argv[1:])
+    if not BUILDING & commands:
+        return []
+    reason = ""
+    if os.environ.get("POLICYWATCH_PURE_PYTHON") == "1":
+        reason = "POLICYWATCH_PURE_PYTHON=1"
+    else:
+        paths = [name.replace(".", "/") + ".py" for name in NATIVE["COMPILED_MODULES"]]
+        try:
+            from mypyc.build import mypycify
+
+            extensions = mypycify(
+                # Not the project's strict settings: the build environment has none of the
+                # dependencies, so imported modules are followed silently, their types as Any.
+                ["--config-file=", "--ignore-missing-imports", "--follow-imports=silent", *paths],
+                opt_level="3",
+                group_name=NATIVE["GROUP"],
+            )
+        except (Exception, SystemExit) as e:  # mypyc exits on errors: install pure Python
+            reason = repr(e)
+    if reason:
+        print(f"policywatch: not compiling the relevance modules ({reason})", file=sys.stderr)
+        if EDITABLE & commands:
+            remove_in_place_builds()
         return []
     for extension in extensions:
         extension.optional = True  # a compiler error leaves the pure Python modules
-    # What was compiled, so a later edit of a source is noticed (native.ensure_fresh).
-    digests = {name: native["source_digest"](name) for name in names}
-    record = RELEVANCE / native["SOURCES_FILE"]
-    record.write_text(json.dumps(digests, indent=2) + "\n", "utf-8")
     return list(extensions)
 
 
-setup(ext_modules=compiled_extensions())
+setup(ext_modules=compiled_extensions(), cmdclass={"build_ext": BuildCompiled})

@@ -8,7 +8,7 @@ watchlists, and prints one SHA-256 over every field of every result: hits, the e
 its parts, evidence and notes, each ticker's score, parts, terms and evidence, the rules that
 fired and the matches with their alert flags. Two builds agree when the digests agree; with
 `--out`, the records themselves are written (one JSON line each) so two runs can be diffed.
-It also says whether the compiled relevance modules were used (see worker/relevance/build.py).
+It also says whether the compiled relevance modules were used (see worker/relevance/native.py).
 """
 
 from __future__ import annotations

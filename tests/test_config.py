@@ -144,3 +144,19 @@ def test_a_settings_repr_never_shows_channel_secrets() -> None:
     shown = repr(settings) + str(settings)
     for secret in ("SECRETPATH", "TOKENVALUE", "whsec_", "PASSWORDVALUE"):
         assert secret not in shown
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["libyaml", "pure-python-reader"])
+def test_a_control_character_or_bad_tag_is_a_config_error_not_a_crash(
+    pure: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from worker import config
+
+    if pure:  # as on a PyYAML without libyaml
+        monkeypatch.setattr(config, "_Loader", type("_Pure", (yaml.SafeLoader,), {}))
+    for text in ("watchlists: []\nname: a\x07b\n", "watchlists: !!python/name:os.system []\n"):
+        with pytest.raises(ConfigError) as raised:
+            config.parse_settings(text, "policywatch.yaml", {})
+        assert "valid YAML" in str(raised.value)

@@ -644,8 +644,9 @@ class _Located:
 
 def _load_yaml_with_lines(text: str, file: str) -> _Located:
     """Parses once: the node tree gives each path its line, then becomes the data."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the pure Python reader rejects control characters here
         node = loader.get_single_node()
         data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
@@ -654,7 +655,8 @@ def _load_yaml_with_lines(text: str, file: str) -> _Located:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([ConfigProblem(file, line, "", problem, "valid YAML")]) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise ConfigError([ConfigProblem(file, 1, "", "", "a YAML mapping with watchlists")])
     lines: dict[tuple[str | int, ...], int] = {}

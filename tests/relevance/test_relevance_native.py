@@ -105,10 +105,40 @@ def test_a_stale_build_runs_the_source_and_says_so(tmp_path: Path) -> None:
     source.write_text(source.read_text("utf-8") + "\n# edited after the build\n", "utf-8")
     stale, lines, stderr = run_variant(root)
     assert not stale
-    assert "built from another source than worker.relevance.scorer" in stderr
+    assert "built from other sources than worker.relevance.scorer now are" in stderr
     assert len(lines) > 600
 
 
 @pytest.mark.parametrize("name", COMPILED_MODULES)
 def test_every_compiled_module_has_its_source_beside_it(name: str) -> None:
     assert (REPO / Path(*name.split("."))).with_suffix(".py").is_file()
+
+
+def test_a_build_whose_shared_library_does_not_load_runs_the_source(tmp_path: Path) -> None:
+    # A compile that left a broken shared library beside the small modules that load it:
+    # scoring must not fail to import.
+    need(bool(built_files()), "the mypyc-compiled relevance modules (a C compiler at install)")
+    root = copy_package(tmp_path, with_builds=True)
+    for shared in root.glob("*__mypyc*"):
+        shared.write_bytes(b"not a shared library")
+    compiled_now, lines, stderr = run_variant(root)
+    assert not compiled_now
+    assert "the build does not load" in stderr
+    assert len(lines) > 600
+
+
+def test_a_build_without_its_shared_library_is_not_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker.relevance import native
+
+    monkeypatch.setattr(native, "_is_built", lambda name: not name.endswith("__mypyc"))
+    why = native._why_not_compiled()
+    assert why is not None and "the build is not whole" in why
+
+
+def test_a_changed_module_the_build_depends_on_also_makes_it_stale(tmp_path: Path) -> None:
+    need(bool(built_files()), "the mypyc-compiled relevance modules (a C compiler at install)")
+    root = copy_package(tmp_path, with_builds=True)
+    models = root / "worker" / "models.py"
+    models.write_text(models.read_text("utf-8") + "\n# edited after the build\n", "utf-8")
+    compiled_now, _, stderr = run_variant(root)
+    assert not compiled_now and "worker.models" in stderr

@@ -1,10 +1,12 @@
 """Whether the relevance hot path runs compiled, and a guard against a stale build.
 
 setup.py compiles COMPILED_MODULES with mypyc when the package is installed (pure Python is
-the fallback where no C compiler is found) and records the SHA-256 of each module's source in
-SOURCES_FILE. An extension module shadows its .py file, so after an edit to one of them the
-old build would keep running; `ensure_fresh` (called by worker/relevance/__init__.py before it
-imports them) finds a source that is no longer the one compiled, and then loads all of them
+the fallback where no C compiler is found) into one shared library (GROUP) and a small module
+for each; once all of them are built, it records the SHA-256 of the sources they were built
+from, and of the modules whose types they were compiled against, in SOURCES_FILE. An
+extension module shadows its .py file, so after an edit the old build would keep running;
+`ensure_fresh` (called by worker/relevance/__init__.py before it imports them) finds a source
+that is no longer the one compiled, or a build that is not whole, and then loads all of them
 from source, with a warning. (Hashes, not file times: an installer may write the files of a
 wheel in any order.)
 """
@@ -25,19 +27,35 @@ COMPILED_MODULES = (
     "worker.relevance.scorer",
     "worker.relevance.engine",
 )
-# {module: SHA-256 of the source compiled}, written by setup.py beside this file.
+# The project modules they import: compiled code checks the types it was built against.
+BUILT_AGAINST = (
+    "worker.relevance.directory",
+    "worker.relevance.lexicon",
+    "worker.relevance.rules",
+    "worker.models",
+    "worker.config",
+    "worker.errors",
+)
+# mypyc's shared library of the compiled modules (a top-level module).
+GROUP = "policywatch_relevance"
+# {module: SHA-256 of its source at the build}, written by setup.py beside this file.
 SOURCES_FILE = "compiled_sources.json"
 
 log = logging.getLogger(__name__)
 _state = {"compiled": False}
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding worker/
 
 
 def source_path(name: str) -> Path:
-    return Path(__file__).with_name(name.rsplit(".", 1)[1] + ".py")
+    return _PACKAGE_ROOT.joinpath(*name.split(".")).with_suffix(".py")
 
 
-def source_digest(name: str) -> str:
-    return hashlib.sha256(source_path(name).read_bytes()).hexdigest()
+def source_digests() -> dict[str, str]:
+    """What a build records: the digest of every source it depends on."""
+    return {
+        name: hashlib.sha256(source_path(name).read_bytes()).hexdigest()
+        for name in (*COMPILED_MODULES, *BUILT_AGAINST)
+    }
 
 
 def _is_built(name: str) -> bool:
@@ -45,7 +63,7 @@ def _is_built(name: str) -> bool:
     return spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)
 
 
-def _compiled_digests() -> dict[str, str]:
+def _recorded_digests() -> dict[str, str]:
     try:
         found = json.loads(Path(__file__).with_name(SOURCES_FILE).read_text("utf-8"))
     except (OSError, ValueError):
@@ -53,26 +71,38 @@ def _compiled_digests() -> dict[str, str]:
     return found if isinstance(found, dict) else {}
 
 
+def _why_not_compiled() -> str | None:
+    """None when the whole build is there and made from the sources beside it."""
+    missing = [n for n in (f"{GROUP}__mypyc", *COMPILED_MODULES) if not _is_built(n)]
+    if missing:
+        return "the build is not whole (no " + ", ".join(missing) + ")"
+    recorded = _recorded_digests()
+    changed = [n for n, digest in source_digests().items() if recorded.get(n) != digest]
+    if changed:
+        return "it was built from other sources than " + ", ".join(changed) + " now are"
+    return None
+
+
 def ensure_fresh() -> None:
-    """Use the compiled modules only when each was compiled from the source beside it."""
+    """Use the compiled modules only when the whole build is there and up to date."""
     if any(name in sys.modules for name in COMPILED_MODULES):
         return  # already decided (and imported) once
-    built = [name for name in COMPILED_MODULES if _is_built(name)]
-    if not built:
+    if not any(_is_built(name) for name in COMPILED_MODULES):
         return  # pure Python install: nothing to decide
-    compiled_from = _compiled_digests()
-    stale = [
-        name
-        for name in COMPILED_MODULES
-        if name not in built or compiled_from.get(name) != source_digest(name)
-    ]
-    if not stale:
+    why = _why_not_compiled()
+    if why is None:
         _state["compiled"] = True
         return
+    use_source(why)
+
+
+def use_source(why: str) -> None:
+    """Load the compiled modules from their source instead, saying why."""
+    _state["compiled"] = False
     log.warning(
-        "compiled relevance modules were built from another source than %s: running the "
-        "source; reinstall (./dev does it) to compile them again",
-        ", ".join(stale),
+        "not using the compiled relevance modules: %s; running the source. Reinstall "
+        "(./dev does it) to compile them again",
+        why,
     )
     for name in COMPILED_MODULES:
         path = source_path(name)

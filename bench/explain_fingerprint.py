@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/explain_fingerprint.py [--out records.jsonl] [--items 2000]
 
-Runs `Relevance.explain` on the labelled sets (tests/data/relevance_*.jsonl), the bundled
-examples and the throughput benchmark's items, against the benchmark's 20, 200 and 2,000-ticker
-watchlists, and prints one SHA-256 over every field of every result: hits, the event score,
-its parts, evidence and notes, each ticker's score, parts, terms and evidence, the rules that
-fired and the matches with their alert flags. Two builds agree when the digests agree; with
-`--out`, the records themselves are written (one JSON line each) so two runs can be diffed.
+Runs `Relevance.explain` on the labelled sets (tests/data/relevance_*.jsonl) and the throughput
+benchmark's items (built from the labelled and bundled example stories), against the
+benchmark's 20, 200 and 2,000-ticker watchlists, and prints one SHA-256 over every field of
+every result: hits, the event score, its parts, evidence and notes, each ticker's score,
+parts, terms and evidence, the rules that fired and the matches with their alert flags. Two
+builds agree when the digests agree; with `--out`, the records themselves are written (one
+JSON line each) so two runs can be diffed.
 It also says whether the compiled relevance modules were used (see worker/relevance/native.py).
 """
 
@@ -22,11 +23,12 @@ from pathlib import Path
 
 import _data
 
+from worker.models import Item
 from worker.relevance import Explanation, Relevance, compiled
 from worker.sources.items import item_from_mapping
 
 
-def labelled_items() -> list:  # type: ignore[type-arg]
+def labelled_items() -> list[Item]:
     found = []
     for path in sorted((_data.REPO / "tests" / "data").glob("relevance_*.jsonl")):
         for n, line in enumerate(path.read_text("utf-8").splitlines()):

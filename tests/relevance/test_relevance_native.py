@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import need
 from tests.relevance.conftest import BLIND3_SET, BLIND_SET, DEV_SET
 from worker.relevance import compiled
-from worker.relevance.native import COMPILED_MODULES
+from worker.relevance.native import COMPILED_MODULES, GROUP
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ SETS = [str(DEV_SET), str(BLIND_SET), str(BLIND3_SET)]
 
 def built_files() -> list[Path]:
     """The extension modules the install compiled (empty for a pure Python install)."""
-    found = list(REPO.glob("*__mypyc*.so"))
+    found = list(REPO.glob(f"{GROUP}__mypyc*.so"))
     for name in COMPILED_MODULES:
         folder = REPO / Path(*name.split(".")[:-1])
         found += folder.glob(name.rsplit(".", 1)[1] + ".*.so")
@@ -59,7 +59,7 @@ def copy_package(to: Path, with_builds: bool) -> Path:
         for so in (to / "worker").rglob("*.so"):
             so.unlink()
     else:
-        for so in REPO.glob("*__mypyc*.so"):
+        for so in REPO.glob(f"{GROUP}__mypyc*.so"):
             shutil.copy2(so, to / so.name)
     return to
 
@@ -119,7 +119,7 @@ def test_a_build_whose_shared_library_does_not_load_runs_the_source(tmp_path: Pa
     # scoring must not fail to import.
     need(bool(built_files()), "the mypyc-compiled relevance modules (a C compiler at install)")
     root = copy_package(tmp_path, with_builds=True)
-    for shared in root.glob("*__mypyc*"):
+    for shared in root.glob(f"{GROUP}__mypyc*"):
         shared.write_bytes(b"not a shared library")
     compiled_now, lines, stderr = run_variant(root)
     assert not compiled_now
